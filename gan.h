@@ -1,0 +1,1998 @@
+/* gan.h - v0.1 - train generative adversarial networks on the CPU in plain C99.
+
+   One file, no dependencies beyond libc and libm.
+
+   USAGE
+     In exactly *one* C or C++ file, define GAN_IMPLEMENTATION before including it:
+
+         #define GAN_IMPLEMENTATION
+         #include "gan.h"
+
+     Every other file includes "gan.h" alone and sees only the declarations.
+
+   CONFIGURATION (define before the #include that has GAN_IMPLEMENTATION)
+     GAN_STATIC              make every function static (private to that file)
+     GAN_MALLOC(n), GAN_FREE(p)
+                             replace malloc/free (define both or neither)
+     GAN_ASSERT(x)           replace assert(); used only for internal invariants
+     GAN_NO_STDIO            leave out every function that touches files
+     GAN_MAX_ALLOC           largest single allocation, in bytes, that a model, a
+                             checkpoint or a data file may ask for (default 2 GiB)
+
+   A COMPLETE EXAMPLE: learn a 1-D Gaussian N(4, 1.25) (examples/gaussian.c)
+
+         gan_layer gl[] = { gan_dense(16), gan_leaky_relu(0.2f), gan_dense(1) };
+         gan_layer dl[] = { gan_dense(16), gan_leaky_relu(0.2f), gan_dense(1) };
+         gan_error err;
+         gan_model *G = gan_model_new(1, gl, 3, 64, &err);      // z (1) -> x (1)
+         gan_model *D = gan_model_new(1, dl, 3, 64, &err);      // x (1) -> logit (1)
+         gan_model_init(G, GAN_INIT_GLOROT, 0, 1);
+         gan_model_init(D, GAN_INIT_GLOROT, 0, 2);
+         gan_train_config cfg = gan_train_defaults(1, 64);      // z_dim 1, batch 64
+         gan_optim_config opt = gan_adam(1e-3f, 0.5f, 0.999f);
+         gan *g = gan_new(G, D, &opt, &opt, &cfg, 42, &err);    // g owns G and D now
+         for (int it = 0; it < 2000; it++) {
+             gan_stats st;
+             if (gan_train_step(g, my_data, NULL, &st, &err)) { fprintf(stderr, "%s\n", err.message); break; }
+         }
+         float x[1000];
+         gan_generate(g, x, 1000, &err);
+         gan_free(g);
+
+     where my_data(void *user, float *out, int n, gan_rng *rng) fills out with n real samples.
+
+   WHAT IS INSIDE, in reading order
+     1. errors and the random number generator
+     2. layers: dense, activations, batch normalisation, dropout; the sequential model
+     3. losses, computed from logits in numerically stable form
+     4. optimizers: SGD, RMSProp (TensorFlow and PyTorch flavours), Adam
+     5. the GAN training step (Algorithm 1 of Goodfellow et al. 2014)
+     6. checkpoints: save, load, resume, and a generator-only export for sampling
+
+   CONVENTIONS
+     Functions that can fail return GAN_OK (0) or an error code, or NULL, and fill the
+     caller's gan_error (which may be NULL) with a sentence saying what went wrong.
+     The library never prints, never exits and keeps no mutable global state: two models
+     in two threads do not interfere. Matrices are row-major; a batch of B vectors of
+     size N is a (B, N) array.
+
+   REVISION HISTORY
+     0.1  first release: MLP layers, GAN losses, optimizers, trainer, checkpoints.
+
+   LICENSE: MIT, at the end of this file.
+*/
+#ifndef GAN_H
+#define GAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef GAN_STATIC
+#define GANDEF static
+#else
+#define GANDEF extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- 1. errors and random numbers ------------------------------------------------ */
+
+enum {
+    GAN_OK = 0,
+    GAN_ERR_ARGUMENT,   /* an argument is out of range; the message names it */
+    GAN_ERR_MEMORY,     /* an allocation failed or would exceed GAN_MAX_ALLOC */
+    GAN_ERR_IO,         /* a file could not be opened, read or written */
+    GAN_ERR_FORMAT,     /* a file is truncated, corrupted or not what it claims */
+    GAN_ERR_NONFINITE   /* a loss became NaN or infinite: training stopped before using it */
+};
+
+typedef struct gan_error {
+    int code;           /* GAN_OK or one of GAN_ERR_* */
+    char message[256];  /* what went wrong, as a sentence */
+} gan_error;
+
+/* PCG32 (O'Neill 2014): 64-bit state, 32-bit output. Owned by whoever uses it. */
+typedef struct gan_rng {
+    uint64_t state, inc;
+    int has_spare;      /* Box-Muller makes normals in pairs; the second waits here */
+    float spare;
+} gan_rng;
+
+GANDEF void     gan_rng_seed(gan_rng *r, uint64_t seed, uint64_t stream);
+GANDEF uint32_t gan_rng_u32(gan_rng *r);
+GANDEF float    gan_rng_uniform(gan_rng *r);               /* [0, 1) */
+GANDEF float    gan_rng_normal(gan_rng *r);                /* N(0, 1) */
+GANDEF uint32_t gan_rng_below(gan_rng *r, uint32_t n);     /* uniform integer in [0, n), n > 0 */
+
+/* CRC-32 (the zlib/PNG polynomial); start with crc = 0. */
+GANDEF uint32_t gan_crc32(uint32_t crc, const void *data, size_t n);
+
+/* ---- 2. layers and models --------------------------------------------------------- */
+
+enum { GAN_DENSE = 1, GAN_ACTIVATION, GAN_BATCHNORM, GAN_DROPOUT };
+enum { GAN_IDENTITY = 0, GAN_RELU, GAN_LEAKY_RELU, GAN_TANH, GAN_SIGMOID };
+
+/* What a layer is; build with the helpers below. */
+typedef struct gan_layer {
+    int kind;           /* GAN_DENSE, GAN_ACTIVATION, GAN_BATCHNORM or GAN_DROPOUT */
+    int units;          /* dense: output size */
+    int activation;     /* activation: GAN_IDENTITY ... GAN_SIGMOID */
+    float slope;        /* leaky ReLU: slope for x < 0 */
+    float eps;          /* batchnorm: added to the variance */
+    float momentum;     /* batchnorm: running = (1 - momentum) * running + momentum * batch */
+    float rate;         /* dropout: probability of zeroing a unit */
+} gan_layer;
+
+GANDEF gan_layer gan_dense(int units);
+GANDEF gan_layer gan_activation(int activation);
+GANDEF gan_layer gan_leaky_relu(float slope);
+GANDEF gan_layer gan_batchnorm(float eps, float momentum);   /* PyTorch default: 1e-5, 0.1 */
+GANDEF gan_layer gan_dropout(float rate);
+
+typedef struct gan_model gan_model;
+
+/* Forward modes. GAN_TRAIN uses batch statistics, updates BatchNorm's running statistics
+   and applies dropout. GAN_TRAIN_FROZEN computes exactly what GAN_TRAIN computes but leaves
+   the running statistics alone: the generator step looks through D this way. GAN_EVAL uses
+   the running statistics and no dropout. */
+enum { GAN_EVAL = 0, GAN_TRAIN, GAN_TRAIN_FROZEN };
+
+/* Weight initialisers. PyTorch's nn.Linear default: W, b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+   Glorot-uniform (TensorFlow's dense default): W ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)), b = 0.
+   Normal (DCGAN): W ~ N(0, std^2), b = 0. BatchNorm always starts at gamma = 1, beta = 0. */
+enum { GAN_INIT_PYTORCH = 0, GAN_INIT_GLOROT, GAN_INIT_NORMAL };
+
+/* Builds a model of n_layers layers on inputs of size input_dim, for batches of at most
+   max_batch rows. Every buffer a training step needs is allocated here, once. */
+GANDEF gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, int max_batch,
+                                gan_error *err);
+GANDEF void gan_model_free(gan_model *m);
+/* Draws the weights with the given scheme from a generator seeded with seed; that generator
+   then drives the model's dropout. */
+GANDEF void gan_model_init(gan_model *m, int scheme, float std, uint64_t seed);
+
+/* Runs the model on x (batch, input_dim) and returns its output (batch, output_dim), owned by
+   the model and valid until the next forward. x must stay unchanged until the backward pass.
+   rng drives dropout; NULL means the model's own generator. Returns NULL on error. */
+GANDEF const float *gan_model_forward(gan_model *m, const float *x, int batch, int mode, gan_rng *rng,
+                                      gan_error *err);
+
+/* Backpropagates dy = dLoss/d(output) (batch, output_dim) through the last forward pass.
+   With GAN_GRAD_PARAMS the parameter gradients are *added* to the model's gradient buffer;
+   if dx is not NULL, dLoss/d(input) (batch, input_dim) is written there. */
+enum { GAN_GRAD_PARAMS = 1 };
+GANDEF int gan_model_backward(gan_model *m, const float *dy, float *dx, int flags, gan_error *err);
+
+GANDEF void   gan_model_zero_grad(gan_model *m);
+GANDEF int    gan_model_input_dim(const gan_model *m);
+GANDEF int    gan_model_output_dim(const gan_model *m);
+GANDEF int    gan_model_max_batch(const gan_model *m);
+GANDEF size_t gan_model_num_params(const gan_model *m);
+GANDEF float *gan_model_params(gan_model *m);   /* (num_params): every layer's W then b, in order */
+GANDEF float *gan_model_grads(gan_model *m);    /* same layout as the parameters */
+GANDEF void   gan_model_clip(gan_model *m, float c);  /* clamp every parameter to [-c, c] (WGAN) */
+
+/* ---- 3. losses -------------------------------------------------------------------- */
+
+/* A GAN loss names the discriminator's objective and the generator's. All take D's raw
+   output (the logit, or the critic's score) and return the batch mean.
+     GAN_LOSS_NONSATURATING  D: BCE(real, 1) + BCE(fake, 0);  G: -log D(G(z))      (default)
+     GAN_LOSS_MINIMAX        D: as above;                     G: log(1 - D(G(z)))  (the paper's)
+     GAN_LOSS_WASSERSTEIN    D: -D(x) + D(G(z));              G: -D(G(z))
+     GAN_LOSS_HINGE          D: relu(1 - D(x)) + relu(1 + D(G(z)));  G: -D(G(z))
+     GAN_LOSS_LEAST_SQUARES  D: (D(x) - 1)^2 + D(G(z))^2;     G: (D(G(z)) - 1)^2
+     GAN_LOSS_BOUNDARY_SEEKING D: BCE as above;  G: 0.5 * logit(G(z))^2  (continuous BGAN) */
+enum {
+    GAN_LOSS_NONSATURATING = 0,
+    GAN_LOSS_MINIMAX,
+    GAN_LOSS_WASSERSTEIN,
+    GAN_LOSS_HINGE,
+    GAN_LOSS_LEAST_SQUARES,
+    GAN_LOSS_BOUNDARY_SEEKING,
+    GAN_LOSS_COUNT
+};
+
+/* The discriminator's loss on a batch of n outputs that are all real (real = 1, with target
+   the label, 1 or less for one-sided smoothing) or all fake (real = 0, label 0). If grad is
+   not NULL, grad[i] = scale * d(mean loss)/d(logit[i]). */
+GANDEF float gan_loss_d(int loss, const float *logit, int n, int real, float target, float scale,
+                        float *grad);
+/* The generator's loss on D's outputs for a batch of n fakes; grad as above. */
+GANDEF float gan_loss_g(int loss, const float *logit, int n, float scale, float *grad);
+
+/* softplus(x) = log(1 + e^x) and the logistic sigmoid, both stable for any finite x. */
+GANDEF float gan_softplus(float x);
+GANDEF float gan_sigmoid(float x);
+
+/* ---- 4. optimizers ---------------------------------------------------------------- */
+
+enum { GAN_SGD = 1, GAN_RMSPROP_TF, GAN_RMSPROP_TORCH, GAN_ADAM };
+
+typedef struct gan_optim_config {
+    int kind;
+    float lr;           /* learning rate */
+    float momentum;     /* SGD: heavy-ball momentum (0 = plain SGD) */
+    float rho;          /* RMSProp: decay of the squared-gradient average */
+    float beta1, beta2; /* Adam: decay of the first and second moment */
+    float eps;          /* RMSProp, Adam: keeps the division finite */
+} gan_optim_config;
+
+GANDEF gan_optim_config gan_sgd(float lr, float momentum);
+GANDEF gan_optim_config gan_rmsprop_tf(float lr);     /* rho 0.9, eps 1e-10 */
+GANDEF gan_optim_config gan_rmsprop_torch(float lr);  /* rho 0.99, eps 1e-8 */
+GANDEF gan_optim_config gan_adam(float lr, float beta1, float beta2);  /* eps 1e-8 */
+
+typedef struct gan_optim gan_optim;
+GANDEF gan_optim *gan_optim_new(const gan_optim_config *cfg, size_t n_params, gan_error *err);
+GANDEF void gan_optim_free(gan_optim *o);
+/* One update of n_params parameters from their gradients. */
+GANDEF void gan_optim_step(gan_optim *o, float *params, const float *grads);
+GANDEF uint64_t gan_optim_steps(const gan_optim *o);
+
+/* ---- 5. training a GAN ------------------------------------------------------------ */
+
+enum { GAN_NOISE_UNIFORM = 0, GAN_NOISE_NORMAL };  /* z ~ U(-1, 1)^z_dim or N(0, I) */
+
+typedef struct gan_train_config {
+    int z_dim;          /* size of the noise vector, = G's input size */
+    int noise;          /* GAN_NOISE_UNIFORM or GAN_NOISE_NORMAL */
+    int batch;          /* samples per minibatch (m in Algorithm 1) */
+    int loss;           /* GAN_LOSS_* */
+    int d_steps;        /* D updates per iteration (k in Algorithm 1) */
+    int g_steps;        /* G updates per iteration */
+    int same_batch;     /* 1: one real and one noise batch per iteration, reused by every step */
+    int g_first;        /* 1: PyTorch-GAN order: a G step, then a D step on the same fakes */
+    float real_label;   /* target for real samples: 1, or less for one-sided label smoothing */
+    float d_loss_scale; /* D loss = scale * (real term + fake term): 1 (paper) or 0.5 (PyTorch-GAN) */
+    float clip;         /* > 0: clamp D's parameters to [-clip, clip] after each D update (WGAN) */
+} gan_train_config;
+
+/* Algorithm 1 with k = 1, non-saturating loss, uniform noise, labels 1/0, no clipping. */
+GANDEF gan_train_config gan_train_defaults(int z_dim, int batch);
+
+typedef struct gan_stats {
+    float d_loss;       /* the last D step's loss, measured before its update */
+    float g_loss;       /* the last G step's loss, measured before its update */
+    float d_real;       /* mean D(x) on that D step's real batch (sigmoid of the logit; the raw */
+    float d_fake;       /* score for Wasserstein, hinge and least squares) and mean D(G(z)) */
+} gan_stats;
+
+typedef struct gan gan;
+
+/* Fills out (batch, data_dim) with real samples; rng is the trainer's generator, so a run
+   that draws its data from it is reproducible and resumes bit-for-bit. Returns 0 on success. */
+typedef int (*gan_data_fn)(void *user, float *out, int batch, gan_rng *rng);
+
+/* Ties G and D together with an optimizer each. On success the trainer owns G and D and
+   gan_free frees them; on failure the caller still owns them. */
+GANDEF gan *gan_new(gan_model *G, gan_model *D, const gan_optim_config *g_opt,
+                    const gan_optim_config *d_opt, const gan_train_config *cfg, uint64_t seed,
+                    gan_error *err);
+GANDEF void gan_free(gan *g);
+
+/* One iteration: cfg.d_steps D updates, then cfg.g_steps G updates (or the PyTorch-GAN order). */
+GANDEF int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *stats, gan_error *err);
+
+/* The pieces gan_train_step is made of, for writing the loop by hand.
+   gan_d_step: one D update on real (batch, data_dim) against G(z) for z (batch, z_dim).
+   gan_g_step: one G update on noise z (batch, z_dim); D's parameters, gradients, running
+   statistics and generator are left as they were. stats may be NULL; only the fields a
+   step measures are written. */
+GANDEF void gan_sample_noise(gan *g, float *z, int n);
+GANDEF int  gan_d_step(gan *g, const float *real, const float *z, gan_stats *stats, gan_error *err);
+GANDEF int  gan_g_step(gan *g, const float *z, gan_stats *stats, gan_error *err);
+
+/* n samples from G (eval mode) for fresh noise from the trainer's generator. */
+GANDEF int gan_generate(gan *g, float *out, int n, gan_error *err);
+
+GANDEF gan_model *gan_generator(gan *g);
+GANDEF gan_model *gan_discriminator(gan *g);
+GANDEF gan_rng *gan_trainer_rng(gan *g);
+GANDEF const gan_train_config *gan_config(const gan *g);
+GANDEF uint64_t gan_iterations(const gan *g);  /* completed gan_train_step calls */
+
+/* ---- 6. checkpoints --------------------------------------------------------------- */
+
+/* A full checkpoint holds both models, both optimizers, the configuration, the counters and
+   every generator state: loading it and training on gives bit-for-bit what an uninterrupted
+   run gives. A generator export holds only what sampling needs. Both formats: 8-byte magic,
+   u32 version, little-endian fixed-width fields, a CRC-32 of everything before it at the end.
+   The memory functions return the number of bytes written (0 on error); with buf NULL they
+   return the size needed. */
+GANDEF size_t gan_save_memory(const gan *g, void *buf, size_t size, gan_error *err);
+GANDEF gan   *gan_load_memory(const void *buf, size_t size, gan_error *err);
+GANDEF size_t gan_save_generator_memory(const gan *g, void *buf, size_t size, gan_error *err);
+
+typedef struct gan_sampler gan_sampler;
+GANDEF gan_sampler *gan_sampler_load_memory(const void *buf, size_t size, uint64_t seed, gan_error *err);
+GANDEF int  gan_sampler_sample(gan_sampler *s, float *out, int n, gan_error *err);
+GANDEF int  gan_sampler_z_dim(const gan_sampler *s);
+GANDEF int  gan_sampler_output_dim(const gan_sampler *s);
+GANDEF void gan_sampler_free(gan_sampler *s);
+
+#ifndef GAN_NO_STDIO
+/* Saving writes path.tmp, then renames it over path: a crash never leaves half a file. */
+GANDEF int          gan_save(const gan *g, const char *path, gan_error *err);
+GANDEF gan         *gan_load(const char *path, gan_error *err);
+GANDEF int          gan_save_generator(const gan *g, const char *path, gan_error *err);
+GANDEF gan_sampler *gan_sampler_load(const char *path, uint64_t seed, gan_error *err);
+/* Reads a whole file (at most max_bytes) into a new buffer; *size gets its length. */
+GANDEF void *gan_read_file(const char *path, size_t max_bytes, size_t *size, gan_error *err);
+/* Writes n bytes to path through path.tmp and a rename. */
+GANDEF int   gan_write_file_atomic(const char *path, const void *data, size_t n, gan_error *err);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GAN_H */
+
+/* =================================================================================== */
+/*                                   IMPLEMENTATION                                     */
+/* =================================================================================== */
+#ifdef GAN_IMPLEMENTATION
+#ifndef GAN_IMPLEMENTATION_DONE
+#define GAN_IMPLEMENTATION_DONE
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>   /* vsnprintf, and files unless GAN_NO_STDIO */
+#include <string.h>
+
+#if defined(GAN_MALLOC) && !defined(GAN_FREE) || !defined(GAN_MALLOC) && defined(GAN_FREE)
+#error "gan.h: define both GAN_MALLOC and GAN_FREE, or neither"
+#endif
+#ifndef GAN_MALLOC
+#include <stdlib.h>
+#define GAN_MALLOC(n) malloc(n)
+#define GAN_FREE(p) free(p)
+#endif
+#ifndef GAN_ASSERT
+#include <assert.h>
+#define GAN_ASSERT(x) assert(x)
+#endif
+#ifndef GAN_MAX_ALLOC
+#define GAN_MAX_ALLOC ((size_t)1 << 31)
+#endif
+
+/* Limits on any model, whether built by a caller or read from a file. */
+#define GAN__MAX_DIM (1 << 20)
+#define GAN__MAX_LAYERS 256
+#define GAN__MAX_BATCH (1 << 16)
+
+static int gan__fail(gan_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static void gan__ok(gan_error *err)
+{
+    if (err) { err->code = GAN_OK; err->message[0] = 0; }
+}
+
+/* Allocates n bytes, refusing sizes beyond GAN_MAX_ALLOC (and zero). */
+static void *gan__alloc(size_t n, gan_error *err, const char *what)
+{
+    void *p;
+    if (n == 0 || n > GAN_MAX_ALLOC) {
+        gan__fail(err, GAN_ERR_MEMORY, "%s: %lu bytes is beyond the allocation limit", what, (unsigned long)n);
+        return NULL;
+    }
+    p = GAN_MALLOC(n);
+    if (!p) gan__fail(err, GAN_ERR_MEMORY, "%s: out of memory (%lu bytes)", what, (unsigned long)n);
+    return p;
+}
+
+/* ---- 1. random numbers ------------------------------------------------------------- */
+
+void gan_rng_seed(gan_rng *r, uint64_t seed, uint64_t stream)
+{
+    r->state = 0;
+    r->inc = (stream << 1) | 1u;
+    gan_rng_u32(r);
+    r->state += seed;
+    gan_rng_u32(r);
+    r->has_spare = 0;
+    r->spare = 0;
+}
+
+/* PCG-XSH-RR: a 64-bit LCG step, output a xorshifted, randomly rotated high half. */
+uint32_t gan_rng_u32(gan_rng *r)
+{
+    uint64_t old = r->state;
+    uint32_t xorshifted, rot;
+    r->state = old * 6364136223846793005ULL + r->inc;
+    xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
+    rot = (uint32_t)(old >> 59);
+    return (xorshifted >> rot) | (xorshifted << ((32 - rot) & 31));
+}
+
+/* 24 random bits scaled by 2^-24: every float in [0, 1) that is a multiple of 2^-24. */
+float gan_rng_uniform(gan_rng *r)
+{
+    return (float)(gan_rng_u32(r) >> 8) * (1.0f / 16777216.0f);
+}
+
+/* Box-Muller: for u1 in (0, 1], u2 in [0, 1), sqrt(-2 ln u1) * (cos, sin)(2 pi u2) are two
+   independent N(0, 1) draws. */
+float gan_rng_normal(gan_rng *r)
+{
+    float u1, u2, radius, angle;
+    if (r->has_spare) { r->has_spare = 0; return r->spare; }
+    u1 = (float)((gan_rng_u32(r) >> 8) + 1) * (1.0f / 16777216.0f);
+    u2 = gan_rng_uniform(r);
+    radius = sqrtf(-2.0f * logf(u1));
+    angle = 6.2831853071795865f * u2;
+    r->spare = radius * sinf(angle);
+    r->has_spare = 1;
+    return radius * cosf(angle);
+}
+
+/* Lemire's rejection method: unbiased for any n. */
+uint32_t gan_rng_below(gan_rng *r, uint32_t n)
+{
+    uint32_t threshold = (uint32_t)(-n) % n;
+    for (;;) {
+        uint32_t x = gan_rng_u32(r);
+        if (x >= threshold) return x % n;
+    }
+}
+
+uint32_t gan_crc32(uint32_t crc, const void *data, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)data;
+    uint32_t table[256];
+    uint32_t i, k;
+    for (i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        table[i] = c;
+    }
+    crc = ~crc;
+    while (n--) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* ---- 2. layers --------------------------------------------------------------------- */
+
+gan_layer gan_dense(int units)
+{
+    gan_layer l;
+    memset(&l, 0, sizeof l);
+    l.kind = GAN_DENSE;
+    l.units = units;
+    return l;
+}
+
+gan_layer gan_activation(int activation)
+{
+    gan_layer l;
+    memset(&l, 0, sizeof l);
+    l.kind = GAN_ACTIVATION;
+    l.activation = activation;
+    return l;
+}
+
+gan_layer gan_leaky_relu(float slope)
+{
+    gan_layer l = gan_activation(GAN_LEAKY_RELU);
+    l.slope = slope;
+    return l;
+}
+
+gan_layer gan_batchnorm(float eps, float momentum)
+{
+    gan_layer l;
+    memset(&l, 0, sizeof l);
+    l.kind = GAN_BATCHNORM;
+    l.eps = eps;
+    l.momentum = momentum;
+    return l;
+}
+
+gan_layer gan_dropout(float rate)
+{
+    gan_layer l;
+    memset(&l, 0, sizeof l);
+    l.kind = GAN_DROPOUT;
+    l.rate = rate;
+    return l;
+}
+
+/* A layer inside a model: its spec, its sizes, and views into the model's buffers. */
+typedef struct gan__layer {
+    gan_layer spec;
+    int in, out;            /* feature sizes */
+    float *W, *b;           /* dense: W (in, out), b (out); batchnorm: gamma (out), beta (out) */
+    float *dW, *db;         /* their gradients, same shapes */
+    float *run_mean, *run_var;  /* batchnorm: running statistics (out) each */
+    float *y;               /* (max_batch, out): this layer's output */
+    float *cache;           /* batchnorm: x_hat (max_batch, out); dropout: mask (max_batch, out) */
+    float *inv_std;         /* batchnorm: 1 / sqrt(var + eps) used by the last forward (out) */
+} gan__layer;
+
+struct gan_model {
+    int input_dim, output_dim, max_batch, n_layers;
+    gan__layer *layers;     /* (n_layers) */
+    size_t n_params, n_state;
+    float *params;          /* (n_params): per layer W then b */
+    float *grads;           /* (n_params) */
+    float *state;           /* (n_state): per batchnorm layer, running mean then running var */
+    float *work;            /* activations, caches and the two gradient scratch buffers */
+    float *scratch[2];      /* (max_batch, widest layer) each: backward ping-pong */
+    gan_rng rng;            /* drives dropout */
+    const float *input;     /* what the last forward ran on (batch, input_dim) */
+    int batch, mode;        /* its batch size and mode; batch 0 = no forward yet */
+};
+
+/* Checks a layer spec; on success returns its output size for input size in. */
+static int gan__layer_check(const gan_layer *l, int in, int index, int *out, gan_error *err)
+{
+    switch (l->kind) {
+    case GAN_DENSE:
+        if (l->units < 1 || l->units > GAN__MAX_DIM)
+            return gan__fail(err, GAN_ERR_ARGUMENT, "layer %d: dense units %d out of range [1, %d]",
+                             index, l->units, GAN__MAX_DIM);
+        *out = l->units;
+        return GAN_OK;
+    case GAN_ACTIVATION:
+        if (l->activation < GAN_IDENTITY || l->activation > GAN_SIGMOID)
+            return gan__fail(err, GAN_ERR_ARGUMENT, "layer %d: unknown activation %d", index, l->activation);
+        if (!(l->slope > -1e6f && l->slope < 1e6f))
+            return gan__fail(err, GAN_ERR_ARGUMENT, "layer %d: leaky ReLU slope is not a sane number", index);
+        break;
+    case GAN_BATCHNORM:
+        if (!(l->eps > 0 && l->eps < 1e6f))
+            return gan__fail(err, GAN_ERR_ARGUMENT, "layer %d: batchnorm eps must be in (0, 1e6)", index);
+        if (!(l->momentum >= 0 && l->momentum <= 1))
+            return gan__fail(err, GAN_ERR_ARGUMENT, "layer %d: batchnorm momentum must be in [0, 1]", index);
+        break;
+    case GAN_DROPOUT:
+        if (!(l->rate >= 0 && l->rate < 1))
+            return gan__fail(err, GAN_ERR_ARGUMENT, "layer %d: dropout rate must be in [0, 1)", index);
+        break;
+    default:
+        return gan__fail(err, GAN_ERR_ARGUMENT, "layer %d: unknown layer kind %d", index, l->kind);
+    }
+    *out = in;
+    return GAN_OK;
+}
+
+gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, int max_batch, gan_error *err)
+{
+    gan_model *m;
+    size_t n_params = 0, n_state = 0, n_work = 0, offset_p = 0, offset_s = 0, offset_w = 0;
+    int i, width, max_width;
+
+    if (input_dim < 1 || input_dim > GAN__MAX_DIM) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "input_dim %d out of range [1, %d]", input_dim, GAN__MAX_DIM);
+        return NULL;
+    }
+    if (!layers || n_layers < 1 || n_layers > GAN__MAX_LAYERS) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "n_layers %d out of range [1, %d]", n_layers, GAN__MAX_LAYERS);
+        return NULL;
+    }
+    if (max_batch < 1 || max_batch > GAN__MAX_BATCH) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "max_batch %d out of range [1, %d]", max_batch, GAN__MAX_BATCH);
+        return NULL;
+    }
+    /* Count every buffer in floats. Each term is below 2^20 * 2^20 or 2^16 * 2^20 and there
+       are at most 256 layers, so the sums fit in 64 bits; GAN_MAX_ALLOC then caps them. */
+    width = input_dim;
+    max_width = input_dim;
+    for (i = 0; i < n_layers; i++) {
+        int out;
+        if (gan__layer_check(&layers[i], width, i, &out, err)) return NULL;
+        if (layers[i].kind == GAN_DENSE) n_params += (size_t)width * out + out;
+        if (layers[i].kind == GAN_BATCHNORM) { n_params += 2 * (size_t)out; n_state += 2 * (size_t)out; }
+        n_work += (size_t)max_batch * out;                                   /* y */
+        if (layers[i].kind == GAN_BATCHNORM) n_work += (size_t)max_batch * out + out; /* x_hat, inv_std */
+        if (layers[i].kind == GAN_DROPOUT) n_work += (size_t)max_batch * out;          /* mask */
+        width = out;
+        if (width > max_width) max_width = width;
+    }
+    n_work += 2 * (size_t)max_batch * max_width;
+    if (n_work > GAN_MAX_ALLOC / sizeof(float) || n_params > GAN_MAX_ALLOC / sizeof(float)) {
+        gan__fail(err, GAN_ERR_MEMORY, "model needs more than GAN_MAX_ALLOC bytes");
+        return NULL;
+    }
+
+    m = (gan_model *)gan__alloc(sizeof *m, err, "model");
+    if (!m) return NULL;
+    memset(m, 0, sizeof *m);
+    m->layers = (gan__layer *)gan__alloc(sizeof(gan__layer) * (size_t)n_layers, err, "model layers");
+    m->work = (float *)gan__alloc(sizeof(float) * n_work, err, "model activations");
+    if (n_params) {
+        m->params = (float *)gan__alloc(sizeof(float) * n_params, err, "model parameters");
+        m->grads = (float *)gan__alloc(sizeof(float) * n_params, err, "model gradients");
+    }
+    if (n_state) m->state = (float *)gan__alloc(sizeof(float) * n_state, err, "model running statistics");
+    if (!m->layers || !m->work || (n_params && (!m->params || !m->grads)) || (n_state && !m->state)) {
+        gan_model_free(m);
+        return NULL;
+    }
+    m->input_dim = input_dim;
+    m->n_layers = n_layers;
+    m->max_batch = max_batch;
+    m->n_params = n_params;
+    m->n_state = n_state;
+
+    /* Hand out the views, layer by layer, in the order the checkpoint stores them. */
+    width = input_dim;
+    for (i = 0; i < n_layers; i++) {
+        gan__layer *L = &m->layers[i];
+        memset(L, 0, sizeof *L);
+        L->spec = layers[i];
+        L->in = width;
+        gan__layer_check(&layers[i], width, i, &L->out, NULL);
+        if (L->spec.kind == GAN_DENSE) {
+            L->W = m->params + offset_p;  L->dW = m->grads + offset_p;  offset_p += (size_t)L->in * L->out;
+            L->b = m->params + offset_p;  L->db = m->grads + offset_p;  offset_p += (size_t)L->out;
+        }
+        if (L->spec.kind == GAN_BATCHNORM) {
+            L->W = m->params + offset_p;  L->dW = m->grads + offset_p;  offset_p += (size_t)L->out;
+            L->b = m->params + offset_p;  L->db = m->grads + offset_p;  offset_p += (size_t)L->out;
+            L->run_mean = m->state + offset_s;  offset_s += (size_t)L->out;
+            L->run_var = m->state + offset_s;   offset_s += (size_t)L->out;
+            L->cache = m->work + offset_w;      offset_w += (size_t)max_batch * L->out;
+            L->inv_std = m->work + offset_w;    offset_w += (size_t)L->out;
+        }
+        if (L->spec.kind == GAN_DROPOUT) { L->cache = m->work + offset_w; offset_w += (size_t)max_batch * L->out; }
+        L->y = m->work + offset_w;
+        offset_w += (size_t)max_batch * L->out;
+        width = L->out;
+    }
+    m->scratch[0] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
+    m->scratch[1] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
+    GAN_ASSERT(offset_p == n_params && offset_s == n_state && offset_w == n_work);
+    m->output_dim = width;
+    memset(m->work, 0, sizeof(float) * n_work);
+    gan_model_init(m, GAN_INIT_PYTORCH, 0, 0);
+    gan__ok(err);
+    return m;
+}
+
+void gan_model_free(gan_model *m)
+{
+    if (!m) return;
+    if (m->layers) GAN_FREE(m->layers);
+    if (m->work) GAN_FREE(m->work);
+    if (m->params) GAN_FREE(m->params);
+    if (m->grads) GAN_FREE(m->grads);
+    if (m->state) GAN_FREE(m->state);
+    GAN_FREE(m);
+}
+
+void gan_model_init(gan_model *m, int scheme, float std, uint64_t seed)
+{
+    int i;
+    size_t k;
+    gan_rng_seed(&m->rng, seed, 0x6a616e);
+    for (i = 0; i < m->n_layers; i++) {
+        gan__layer *L = &m->layers[i];
+        if (L->spec.kind == GAN_DENSE) {
+            size_t n = (size_t)L->in * L->out;
+            float a;
+            if (scheme == GAN_INIT_GLOROT) {
+                a = sqrtf(6.0f / (float)(L->in + L->out));
+                for (k = 0; k < n; k++) L->W[k] = a * (2.0f * gan_rng_uniform(&m->rng) - 1.0f);
+                for (k = 0; k < (size_t)L->out; k++) L->b[k] = 0;
+            } else if (scheme == GAN_INIT_NORMAL) {
+                for (k = 0; k < n; k++) L->W[k] = std * gan_rng_normal(&m->rng);
+                for (k = 0; k < (size_t)L->out; k++) L->b[k] = 0;
+            } else {
+                a = 1.0f / sqrtf((float)L->in);
+                for (k = 0; k < n; k++) L->W[k] = a * (2.0f * gan_rng_uniform(&m->rng) - 1.0f);
+                for (k = 0; k < (size_t)L->out; k++) L->b[k] = a * (2.0f * gan_rng_uniform(&m->rng) - 1.0f);
+            }
+        }
+        if (L->spec.kind == GAN_BATCHNORM) {
+            for (k = 0; k < (size_t)L->out; k++) {
+                L->W[k] = 1; L->b[k] = 0;
+                L->run_mean[k] = 0; L->run_var[k] = 1;
+            }
+        }
+    }
+    if (m->grads) memset(m->grads, 0, sizeof(float) * m->n_params);
+    m->batch = 0;
+}
+
+/* Dense: y = x W + b, with x (B, I), W (I, O), b (O), y (B, O). */
+static void gan__dense_forward(float *y, const float *x, const float *W, const float *b, int B, int I, int O)
+{
+    int n, i, o;
+    for (n = 0; n < B; n++) {
+        float *yn = y + (size_t)n * O;
+        const float *xn = x + (size_t)n * I;
+        for (o = 0; o < O; o++) yn[o] = b[o];
+        for (i = 0; i < I; i++) {
+            const float xi = xn[i];
+            const float *Wi = W + (size_t)i * O;
+            for (o = 0; o < O; o++) yn[o] += xi * Wi[o];
+        }
+    }
+}
+
+/* dL/dx = dy W^T: dx[n][i] = sum_o dy[n][o] W[i][o]. */
+static void gan__dense_backward_input(float *dx, const float *dy, const float *W, int B, int I, int O)
+{
+    int n, i, o;
+    for (n = 0; n < B; n++) {
+        const float *dyn = dy + (size_t)n * O;
+        for (i = 0; i < I; i++) {
+            const float *Wi = W + (size_t)i * O;
+            float s = 0;
+            for (o = 0; o < O; o++) s += dyn[o] * Wi[o];
+            dx[(size_t)n * I + i] = s;
+        }
+    }
+}
+
+/* dL/dW += x^T dy, dL/db += sum over the batch of dy. */
+static void gan__dense_backward_params(float *dW, float *db, const float *dy, const float *x, int B, int I, int O)
+{
+    int n, i, o;
+    for (n = 0; n < B; n++) {
+        const float *dyn = dy + (size_t)n * O;
+        const float *xn = x + (size_t)n * I;
+        for (i = 0; i < I; i++) {
+            const float xi = xn[i];
+            float *dWi = dW + (size_t)i * O;
+            for (o = 0; o < O; o++) dWi[o] += xi * dyn[o];
+        }
+        for (o = 0; o < O; o++) db[o] += dyn[o];
+    }
+}
+
+/* Activations, elementwise: y = f(x); backward dx = dy * f'(x), with f' written through
+   x or y, whichever is cheaper: tanh' = 1 - y^2, sigmoid' = y (1 - y). */
+static void gan__activation_forward(float *y, const float *x, size_t n, int act, float slope)
+{
+    size_t k;
+    switch (act) {
+    case GAN_RELU:       for (k = 0; k < n; k++) y[k] = x[k] > 0 ? x[k] : 0; break;
+    case GAN_LEAKY_RELU: for (k = 0; k < n; k++) y[k] = x[k] > 0 ? x[k] : slope * x[k]; break;
+    case GAN_TANH:       for (k = 0; k < n; k++) y[k] = tanhf(x[k]); break;
+    case GAN_SIGMOID:    for (k = 0; k < n; k++) y[k] = gan_sigmoid(x[k]); break;
+    default:             memcpy(y, x, n * sizeof *y); break;
+    }
+}
+
+static void gan__activation_backward(float *dx, const float *dy, const float *x, const float *y, size_t n,
+                                     int act, float slope)
+{
+    size_t k;
+    switch (act) {
+    case GAN_RELU:       for (k = 0; k < n; k++) dx[k] = x[k] > 0 ? dy[k] : 0; break;
+    case GAN_LEAKY_RELU: for (k = 0; k < n; k++) dx[k] = x[k] > 0 ? dy[k] : slope * dy[k]; break;
+    case GAN_TANH:       for (k = 0; k < n; k++) dx[k] = dy[k] * (1 - y[k] * y[k]); break;
+    case GAN_SIGMOID:    for (k = 0; k < n; k++) dx[k] = dy[k] * y[k] * (1 - y[k]); break;
+    default:             memcpy(dx, dy, n * sizeof *dx); break;
+    }
+}
+
+/* BatchNorm1d (Ioffe & Szegedy 2015), per feature j over the batch:
+     training:  mu = mean(x), var = mean((x - mu)^2), x_hat = (x - mu) / sqrt(var + eps)
+     inference: x_hat = (x - running_mean) / sqrt(running_var + eps)
+     y = gamma * x_hat + beta
+   In GAN_TRAIN mode the running statistics move toward the batch's, using the unbiased
+   variance, as PyTorch does: running = (1 - momentum) running + momentum * batch. */
+static void gan__batchnorm_forward(gan__layer *L, const float *x, int B, int mode)
+{
+    const int N = L->out;
+    int n, j;
+    for (j = 0; j < N; j++) {
+        float mean, var, inv_std;
+        if (mode == GAN_EVAL) {
+            mean = L->run_mean[j];
+            var = L->run_var[j];
+        } else {
+            double s = 0, ss = 0;
+            for (n = 0; n < B; n++) s += x[(size_t)n * N + j];
+            mean = (float)(s / B);
+            for (n = 0; n < B; n++) { double d = x[(size_t)n * N + j] - mean; ss += d * d; }
+            var = (float)(ss / B);
+            if (mode == GAN_TRAIN) {
+                const float mom = L->spec.momentum;
+                L->run_mean[j] = (1 - mom) * L->run_mean[j] + mom * mean;
+                L->run_var[j] = (1 - mom) * L->run_var[j] + mom * (float)(ss / (B - 1));
+            }
+        }
+        inv_std = 1.0f / sqrtf(var + L->spec.eps);
+        L->inv_std[j] = inv_std;
+        for (n = 0; n < B; n++) {
+            const size_t k = (size_t)n * N + j;
+            const float xh = (x[k] - mean) * inv_std;
+            L->cache[k] = xh;
+            L->y[k] = L->W[j] * xh + L->b[j];
+        }
+    }
+}
+
+/* Backward of BatchNorm with g = dy * gamma:
+     training:  dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat))   (mu and var depend on x)
+     inference: dx = inv_std * g
+   and dgamma += sum(dy * x_hat), dbeta += sum(dy). */
+static void gan__batchnorm_backward(gan__layer *L, float *dx, const float *dy, int B, int mode, int param_grads)
+{
+    const int N = L->out;
+    int n, j;
+    for (j = 0; j < N; j++) {
+        const float gamma = L->W[j], inv_std = L->inv_std[j];
+        double sum_dy = 0, sum_dy_xh = 0;
+        for (n = 0; n < B; n++) {
+            const size_t k = (size_t)n * N + j;
+            sum_dy += dy[k];
+            sum_dy_xh += (double)dy[k] * L->cache[k];
+        }
+        if (param_grads) { L->dW[j] += (float)sum_dy_xh; L->db[j] += (float)sum_dy; }
+        if (!dx) continue;
+        if (mode == GAN_EVAL) {
+            for (n = 0; n < B; n++) dx[(size_t)n * N + j] = dy[(size_t)n * N + j] * gamma * inv_std;
+        } else {
+            const float mean_g = (float)(gamma * sum_dy / B), mean_g_xh = (float)(gamma * sum_dy_xh / B);
+            for (n = 0; n < B; n++) {
+                const size_t k = (size_t)n * N + j;
+                dx[k] = inv_std * (gamma * dy[k] - mean_g - L->cache[k] * mean_g_xh);
+            }
+        }
+    }
+}
+
+/* Inverted dropout: keep each unit with probability 1 - rate and scale it by 1 / (1 - rate),
+   so that inference needs no rescaling. The mask holds 0 or 1 / (1 - rate). */
+static void gan__dropout_forward(gan__layer *L, const float *x, size_t n, int mode, gan_rng *rng)
+{
+    size_t k;
+    const float rate = L->spec.rate, keep_scale = 1.0f / (1.0f - rate);
+    if (mode == GAN_EVAL || rate == 0) {
+        for (k = 0; k < n; k++) L->cache[k] = 1;
+        memcpy(L->y, x, n * sizeof *x);
+        return;
+    }
+    for (k = 0; k < n; k++) {
+        L->cache[k] = gan_rng_uniform(rng) >= rate ? keep_scale : 0;
+        L->y[k] = x[k] * L->cache[k];
+    }
+}
+
+const float *gan_model_forward(gan_model *m, const float *x, int batch, int mode, gan_rng *rng, gan_error *err)
+{
+    int i;
+    const float *in = x;
+    if (!x) { gan__fail(err, GAN_ERR_ARGUMENT, "forward: x is NULL"); return NULL; }
+    if (batch < 1 || batch > m->max_batch) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "forward: batch %d out of range [1, %d]", batch, m->max_batch);
+        return NULL;
+    }
+    if (mode != GAN_EVAL && mode != GAN_TRAIN && mode != GAN_TRAIN_FROZEN) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "forward: unknown mode %d", mode);
+        return NULL;
+    }
+    if (!rng) rng = &m->rng;
+    for (i = 0; i < m->n_layers; i++) {
+        gan__layer *L = &m->layers[i];
+        const size_t n = (size_t)batch * L->out;
+        switch (L->spec.kind) {
+        case GAN_DENSE:
+            gan__dense_forward(L->y, in, L->W, L->b, batch, L->in, L->out);
+            break;
+        case GAN_ACTIVATION:
+            gan__activation_forward(L->y, in, n, L->spec.activation, L->spec.slope);
+            break;
+        case GAN_BATCHNORM:
+            if (mode != GAN_EVAL && batch < 2) {
+                m->batch = 0;
+                gan__fail(err, GAN_ERR_ARGUMENT, "forward: batchnorm (layer %d) needs a batch of at least 2 "
+                          "in training mode", i);
+                return NULL;
+            }
+            gan__batchnorm_forward(L, in, batch, mode);
+            break;
+        case GAN_DROPOUT:
+            gan__dropout_forward(L, in, n, mode, rng);
+            break;
+        }
+        in = L->y;
+    }
+    m->input = x;
+    m->batch = batch;
+    m->mode = mode;
+    return in;
+}
+
+int gan_model_backward(gan_model *m, const float *dy, float *dx, int flags, gan_error *err)
+{
+    int i;
+    const int B = m->batch, param_grads = flags & GAN_GRAD_PARAMS;
+    const float *grad_out = dy;
+    if (B == 0) return gan__fail(err, GAN_ERR_ARGUMENT, "backward: no forward pass to go back through");
+    if (!dy) return gan__fail(err, GAN_ERR_ARGUMENT, "backward: dy is NULL");
+    for (i = m->n_layers - 1; i >= 0; i--) {
+        gan__layer *L = &m->layers[i];
+        const float *x = i > 0 ? m->layers[i - 1].y : m->input;
+        /* The input gradient goes to the caller at layer 0, else to the free scratch buffer.
+           Layer 0 skips it when nobody asked: D's first layer in the D step. */
+        float *grad_in = i > 0 ? m->scratch[i & 1] : dx;
+        const size_t n = (size_t)B * L->out;
+        switch (L->spec.kind) {
+        case GAN_DENSE:
+            if (param_grads) gan__dense_backward_params(L->dW, L->db, grad_out, x, B, L->in, L->out);
+            if (grad_in) gan__dense_backward_input(grad_in, grad_out, L->W, B, L->in, L->out);
+            break;
+        case GAN_ACTIVATION:
+            if (grad_in) gan__activation_backward(grad_in, grad_out, x, L->y, n, L->spec.activation, L->spec.slope);
+            break;
+        case GAN_BATCHNORM:
+            gan__batchnorm_backward(L, grad_in, grad_out, B, m->mode, param_grads);
+            break;
+        case GAN_DROPOUT:
+            if (grad_in) { size_t k; for (k = 0; k < n; k++) grad_in[k] = grad_out[k] * L->cache[k]; }
+            break;
+        }
+        grad_out = grad_in;
+    }
+    gan__ok(err);
+    return GAN_OK;
+}
+
+void gan_model_zero_grad(gan_model *m)
+{
+    if (m->n_params) memset(m->grads, 0, sizeof(float) * m->n_params);
+}
+
+int    gan_model_input_dim(const gan_model *m)  { return m->input_dim; }
+int    gan_model_output_dim(const gan_model *m) { return m->output_dim; }
+int    gan_model_max_batch(const gan_model *m)  { return m->max_batch; }
+size_t gan_model_num_params(const gan_model *m) { return m->n_params; }
+float *gan_model_params(gan_model *m)           { return m->params; }
+float *gan_model_grads(gan_model *m)            { return m->grads; }
+
+void gan_model_clip(gan_model *m, float c)
+{
+    size_t k;
+    for (k = 0; k < m->n_params; k++) {
+        if (m->params[k] > c) m->params[k] = c;
+        else if (m->params[k] < -c) m->params[k] = -c;
+    }
+}
+
+/* ---- 3. losses --------------------------------------------------------------------- */
+
+/* softplus(x) = log(1 + e^x) = max(x, 0) + log(1 + e^-|x|): no overflow for large |x|. */
+float gan_softplus(float x)
+{
+    return (x > 0 ? x : 0) + log1pf(expf(-fabsf(x)));
+}
+
+/* sigmoid(x) = 1 / (1 + e^-x), computed through e^-|x| so that it never overflows. */
+float gan_sigmoid(float x)
+{
+    if (x >= 0) return 1.0f / (1.0f + expf(-x));
+    else { const float e = expf(x); return e / (1.0f + e); }
+}
+
+/* Binary cross-entropy of label t against p = sigmoid(l), from the logit:
+     -t log p - (1 - t) log(1 - p) = softplus(l) - t l,   d/dl = sigmoid(l) - t. */
+static float gan__bce(float l, float t, float *dl)
+{
+    *dl = gan_sigmoid(l) - t;
+    return gan_softplus(l) - t * l;
+}
+
+float gan_loss_d(int loss, const float *logit, int n, int real, float target, float scale, float *grad)
+{
+    double sum = 0;
+    int i;
+    for (i = 0; i < n; i++) {
+        const float l = logit[i];
+        float value, dl;
+        switch (loss) {
+        case GAN_LOSS_WASSERSTEIN:      /* the critic maximises D(x) - D(G(z)) */
+            value = real ? -l : l;
+            dl = real ? -1.0f : 1.0f;
+            break;
+        case GAN_LOSS_HINGE:            /* relu(1 - D(x)) and relu(1 + D(G(z))) */
+            if (real) { value = l < 1 ? 1 - l : 0; dl = l < 1 ? -1.0f : 0; }
+            else      { value = l > -1 ? 1 + l : 0; dl = l > -1 ? 1.0f : 0; }
+            break;
+        case GAN_LOSS_LEAST_SQUARES: {  /* (D(x) - 1)^2 and D(G(z))^2 */
+            const float d = l - (real ? target : 0);
+            value = d * d;
+            dl = 2 * d;
+            break;
+        }
+        default:                        /* the BCE-based losses */
+            value = gan__bce(l, real ? target : 0, &dl);
+            break;
+        }
+        sum += value;
+        if (grad) grad[i] = scale * dl / (float)n;
+    }
+    return (float)(sum / n);
+}
+
+float gan_loss_g(int loss, const float *logit, int n, float scale, float *grad)
+{
+    double sum = 0;
+    int i;
+    for (i = 0; i < n; i++) {
+        const float l = logit[i];
+        float value, dl;
+        switch (loss) {
+        case GAN_LOSS_MINIMAX:          /* log(1 - D) = -softplus(l);  d/dl = -sigmoid(l) */
+            value = -gan_softplus(l);
+            dl = -gan_sigmoid(l);
+            break;
+        case GAN_LOSS_WASSERSTEIN:
+        case GAN_LOSS_HINGE:            /* -D(G(z)) */
+            value = -l;
+            dl = -1.0f;
+            break;
+        case GAN_LOSS_LEAST_SQUARES:    /* (D(G(z)) - 1)^2 */
+            value = (l - 1) * (l - 1);
+            dl = 2 * (l - 1);
+            break;
+        case GAN_LOSS_BOUNDARY_SEEKING: /* 0.5 (log D - log(1 - D))^2 = 0.5 l^2 */
+            value = 0.5f * l * l;
+            dl = l;
+            break;
+        default:                        /* -log D = softplus(-l) = BCE(l, 1) */
+            value = gan__bce(l, 1, &dl);
+            break;
+        }
+        sum += value;
+        if (grad) grad[i] = scale * dl / (float)n;
+    }
+    return (float)(sum / n);
+}
+
+/* Mean of D's outputs as a probability for the BCE losses, as a raw score for the others. */
+static float gan__mean_output(int loss, const float *logit, int n)
+{
+    double s = 0;
+    int i;
+    const int probability = loss == GAN_LOSS_NONSATURATING || loss == GAN_LOSS_MINIMAX ||
+                            loss == GAN_LOSS_BOUNDARY_SEEKING;
+    for (i = 0; i < n; i++) s += probability ? gan_sigmoid(logit[i]) : logit[i];
+    return (float)(s / n);
+}
+
+/* ---- 4. optimizers ----------------------------------------------------------------- */
+
+struct gan_optim {
+    gan_optim_config cfg;
+    size_t n;
+    uint64_t t;     /* updates done */
+    float *m;       /* (n): SGD velocity, Adam first moment */
+    float *v;       /* (n): RMSProp mean square, Adam second moment */
+};
+
+static gan_optim_config gan__optim(int kind, float lr)
+{
+    gan_optim_config c;
+    memset(&c, 0, sizeof c);
+    c.kind = kind;
+    c.lr = lr;
+    return c;
+}
+
+gan_optim_config gan_sgd(float lr, float momentum)
+{
+    gan_optim_config c = gan__optim(GAN_SGD, lr);
+    c.momentum = momentum;
+    return c;
+}
+
+gan_optim_config gan_rmsprop_tf(float lr)
+{
+    gan_optim_config c = gan__optim(GAN_RMSPROP_TF, lr);
+    c.rho = 0.9f;
+    c.eps = 1e-10f;
+    return c;
+}
+
+gan_optim_config gan_rmsprop_torch(float lr)
+{
+    gan_optim_config c = gan__optim(GAN_RMSPROP_TORCH, lr);
+    c.rho = 0.99f;
+    c.eps = 1e-8f;
+    return c;
+}
+
+gan_optim_config gan_adam(float lr, float beta1, float beta2)
+{
+    gan_optim_config c = gan__optim(GAN_ADAM, lr);
+    c.beta1 = beta1;
+    c.beta2 = beta2;
+    c.eps = 1e-8f;
+    return c;
+}
+
+static int gan__optim_check(const gan_optim_config *c, gan_error *err)
+{
+    if (c->kind < GAN_SGD || c->kind > GAN_ADAM)
+        return gan__fail(err, GAN_ERR_ARGUMENT, "optimizer: unknown kind %d", c->kind);
+    if (!(c->lr >= 0 && c->lr < 1e6f))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "optimizer: lr %g out of range [0, 1e6)", (double)c->lr);
+    if (!(c->momentum >= 0 && c->momentum < 1))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "optimizer: momentum %g out of range [0, 1)", (double)c->momentum);
+    if (!(c->rho >= 0 && c->rho < 1))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "optimizer: rho %g out of range [0, 1)", (double)c->rho);
+    if (!(c->beta1 >= 0 && c->beta1 < 1) || !(c->beta2 >= 0 && c->beta2 < 1))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "optimizer: beta1 and beta2 must be in [0, 1)");
+    if (!(c->eps >= 0 && c->eps < 1e6f))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "optimizer: eps %g out of range [0, 1e6)", (double)c->eps);
+    if (c->kind != GAN_SGD && !(c->eps > 0))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "optimizer: eps must be positive");
+    return GAN_OK;
+}
+
+/* Sets the moments to where each optimizer starts them. TensorFlow 1's RMSPropOptimizer
+   starts its mean square at 1, not 0, so its first steps are small. */
+static void gan__optim_reset(gan_optim *o)
+{
+    size_t k;
+    const float v0 = o->cfg.kind == GAN_RMSPROP_TF ? 1.0f : 0.0f;
+    o->t = 0;
+    memset(o->m, 0, sizeof(float) * o->n);
+    for (k = 0; k < o->n; k++) o->v[k] = v0;
+}
+
+gan_optim *gan_optim_new(const gan_optim_config *cfg, size_t n_params, gan_error *err)
+{
+    gan_optim *o;
+    if (!cfg) { gan__fail(err, GAN_ERR_ARGUMENT, "optimizer: cfg is NULL"); return NULL; }
+    if (gan__optim_check(cfg, err)) return NULL;
+    if (n_params == 0 || n_params > GAN_MAX_ALLOC / sizeof(float)) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "optimizer: n_params %lu out of range", (unsigned long)n_params);
+        return NULL;
+    }
+    o = (gan_optim *)gan__alloc(sizeof *o, err, "optimizer");
+    if (!o) return NULL;
+    o->cfg = *cfg;
+    o->n = n_params;
+    o->m = (float *)gan__alloc(sizeof(float) * n_params, err, "optimizer first moment");
+    o->v = o->m ? (float *)gan__alloc(sizeof(float) * n_params, err, "optimizer second moment") : NULL;
+    if (!o->v) { gan_optim_free(o); return NULL; }
+    gan__optim_reset(o);
+    gan__ok(err);
+    return o;
+}
+
+void gan_optim_free(gan_optim *o)
+{
+    if (!o) return;
+    if (o->m) GAN_FREE(o->m);
+    if (o->v) GAN_FREE(o->v);
+    GAN_FREE(o);
+}
+
+uint64_t gan_optim_steps(const gan_optim *o) { return o->t; }
+
+void gan_optim_step(gan_optim *o, float *w, const float *g)
+{
+    const gan_optim_config c = o->cfg;
+    const size_t n = o->n;
+    float *m = o->m, *v = o->v;
+    size_t k;
+    o->t++;
+    switch (c.kind) {
+    case GAN_SGD:
+        /* PyTorch SGD: m = momentum m + g;  w -= lr m */
+        for (k = 0; k < n; k++) {
+            m[k] = c.momentum * m[k] + g[k];
+            w[k] -= c.lr * m[k];
+        }
+        break;
+    case GAN_RMSPROP_TF:
+        /* TensorFlow 1: v = rho v + (1 - rho) g^2;  w -= lr g / sqrt(v + eps) */
+        for (k = 0; k < n; k++) {
+            v[k] = c.rho * v[k] + (1 - c.rho) * g[k] * g[k];
+            w[k] -= c.lr * g[k] / sqrtf(v[k] + c.eps);
+        }
+        break;
+    case GAN_RMSPROP_TORCH:
+        /* PyTorch: v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps) */
+        for (k = 0; k < n; k++) {
+            v[k] = c.rho * v[k] + (1 - c.rho) * g[k] * g[k];
+            w[k] -= c.lr * g[k] / (sqrtf(v[k]) + c.eps);
+        }
+        break;
+    case GAN_ADAM: {
+        /* Kingma & Ba, with bias correction in PyTorch's arrangement:
+           m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+           w -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps) */
+        const float step = c.lr / (float)(1.0 - pow(c.beta1, (double)o->t));
+        const float bc2_sqrt = (float)sqrt(1.0 - pow(c.beta2, (double)o->t));
+        for (k = 0; k < n; k++) {
+            m[k] = c.beta1 * m[k] + (1 - c.beta1) * g[k];
+            v[k] = c.beta2 * v[k] + (1 - c.beta2) * g[k] * g[k];
+            w[k] -= step * m[k] / (sqrtf(v[k]) / bc2_sqrt + c.eps);
+        }
+        break;
+    }
+    }
+}
+
+/* ---- 5. training ------------------------------------------------------------------- */
+
+struct gan {
+    gan_model *G, *D;
+    gan_optim *g_opt, *d_opt;
+    gan_train_config cfg;
+    gan_rng rng;            /* noise, data sampling, and D's dropout during G steps */
+    uint64_t iterations;    /* completed gan_train_step calls */
+    float *z;               /* (batch, z_dim) */
+    float *real;            /* (batch, data_dim) */
+    float *d_logit_grad;    /* (batch) */
+    float *fake_grad;       /* (batch, data_dim): dLoss/dG(z) in the G step */
+};
+
+gan_train_config gan_train_defaults(int z_dim, int batch)
+{
+    gan_train_config c;
+    memset(&c, 0, sizeof c);
+    c.z_dim = z_dim;
+    c.noise = GAN_NOISE_UNIFORM;
+    c.batch = batch;
+    c.loss = GAN_LOSS_NONSATURATING;
+    c.d_steps = 1;
+    c.g_steps = 1;
+    c.real_label = 1;
+    c.d_loss_scale = 1;
+    return c;
+}
+
+static int gan__config_check(const gan_train_config *c, const gan_model *G, const gan_model *D, gan_error *err)
+{
+    if (c->z_dim != G->input_dim)
+        return gan__fail(err, GAN_ERR_ARGUMENT, "z_dim %d differs from G's input size %d", c->z_dim, G->input_dim);
+    if (G->output_dim != D->input_dim)
+        return gan__fail(err, GAN_ERR_ARGUMENT, "G's output size %d differs from D's input size %d",
+                         G->output_dim, D->input_dim);
+    if (D->output_dim != 1)
+        return gan__fail(err, GAN_ERR_ARGUMENT, "D must output one logit per sample, not %d", D->output_dim);
+    if (c->batch < 1 || c->batch > G->max_batch || c->batch > D->max_batch)
+        return gan__fail(err, GAN_ERR_ARGUMENT, "batch %d out of range [1, max_batch of G and D]", c->batch);
+    if (c->noise != GAN_NOISE_UNIFORM && c->noise != GAN_NOISE_NORMAL)
+        return gan__fail(err, GAN_ERR_ARGUMENT, "noise: unknown kind %d", c->noise);
+    if (c->loss < 0 || c->loss >= GAN_LOSS_COUNT)
+        return gan__fail(err, GAN_ERR_ARGUMENT, "loss: unknown kind %d", c->loss);
+    if (c->d_steps < 0 || c->d_steps > 1000 || c->g_steps < 0 || c->g_steps > 1000)
+        return gan__fail(err, GAN_ERR_ARGUMENT, "d_steps and g_steps must be in [0, 1000]");
+    if (c->g_first && (c->d_steps != 1 || c->g_steps != 1))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "g_first needs d_steps = g_steps = 1");
+    if (!(c->real_label > 0 && c->real_label <= 1))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "real_label %g out of range (0, 1]", (double)c->real_label);
+    if (!(c->d_loss_scale > 0 && c->d_loss_scale <= 1e3f))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "d_loss_scale %g out of range (0, 1000]", (double)c->d_loss_scale);
+    if (!(c->clip >= 0 && c->clip < 1e6f))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "clip %g out of range [0, 1e6)", (double)c->clip);
+    return GAN_OK;
+}
+
+/* Allocates the trainer around G, D and two optimizers; frees nothing of the caller's. */
+static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_opt,
+                     const gan_train_config *cfg, gan_error *err)
+{
+    const int B = cfg->batch;
+    gan *g = (gan *)gan__alloc(sizeof *g, err, "trainer");
+    if (!g) return NULL;
+    memset(g, 0, sizeof *g);
+    g->G = G; g->D = D; g->g_opt = g_opt; g->d_opt = d_opt;
+    g->cfg = *cfg;
+    g->z = (float *)gan__alloc(sizeof(float) * B * (size_t)cfg->z_dim, err, "noise batch");
+    g->real = (float *)gan__alloc(sizeof(float) * B * (size_t)D->input_dim, err, "real batch");
+    g->d_logit_grad = (float *)gan__alloc(sizeof(float) * B, err, "logit gradient");
+    g->fake_grad = (float *)gan__alloc(sizeof(float) * B * (size_t)D->input_dim, err, "fake gradient");
+    if (!g->z || !g->real || !g->d_logit_grad || !g->fake_grad) {
+        g->G = g->D = NULL; g->g_opt = g->d_opt = NULL;
+        gan_free(g);
+        return NULL;
+    }
+    return g;
+}
+
+gan *gan_new(gan_model *G, gan_model *D, const gan_optim_config *g_opt, const gan_optim_config *d_opt,
+             const gan_train_config *cfg, uint64_t seed, gan_error *err)
+{
+    gan_optim *og, *od;
+    gan *g;
+    if (!G || !D || !g_opt || !d_opt || !cfg) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "gan_new: G, D, g_opt, d_opt and cfg must not be NULL");
+        return NULL;
+    }
+    if (G->n_params == 0 || D->n_params == 0) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "gan_new: G and D need at least one dense layer");
+        return NULL;
+    }
+    if (gan__config_check(cfg, G, D, err)) return NULL;
+    og = gan_optim_new(g_opt, G->n_params, err);
+    od = og ? gan_optim_new(d_opt, D->n_params, err) : NULL;
+    g = od ? gan__new(G, D, og, od, cfg, err) : NULL;
+    if (!g) { gan_optim_free(og); gan_optim_free(od); return NULL; }
+    gan_rng_seed(&g->rng, seed, 0x67616e);
+    gan__ok(err);
+    return g;
+}
+
+void gan_free(gan *g)
+{
+    if (!g) return;
+    gan_model_free(g->G);
+    gan_model_free(g->D);
+    gan_optim_free(g->g_opt);
+    gan_optim_free(g->d_opt);
+    if (g->z) GAN_FREE(g->z);
+    if (g->real) GAN_FREE(g->real);
+    if (g->d_logit_grad) GAN_FREE(g->d_logit_grad);
+    if (g->fake_grad) GAN_FREE(g->fake_grad);
+    GAN_FREE(g);
+}
+
+gan_model *gan_generator(gan *g)              { return g->G; }
+gan_model *gan_discriminator(gan *g)          { return g->D; }
+gan_rng *gan_trainer_rng(gan *g)              { return &g->rng; }
+const gan_train_config *gan_config(const gan *g) { return &g->cfg; }
+uint64_t gan_iterations(const gan *g)         { return g->iterations; }
+
+void gan_sample_noise(gan *g, float *z, int n)
+{
+    const size_t count = (size_t)n * g->cfg.z_dim;
+    size_t k;
+    if (g->cfg.noise == GAN_NOISE_NORMAL) for (k = 0; k < count; k++) z[k] = gan_rng_normal(&g->rng);
+    else for (k = 0; k < count; k++) z[k] = 2.0f * gan_rng_uniform(&g->rng) - 1.0f;
+}
+
+static int gan__nonfinite(gan *g, const char *which, float value, gan_error *err)
+{
+    return gan__fail(err, GAN_ERR_NONFINITE, "%s loss is %s at iteration %lu; stopped before using it "
+                     "(try a lower learning rate)", which, value != value ? "NaN" : "infinite",
+                     (unsigned long)g->iterations);
+}
+
+/* One D update: descend scale * (L_real(D(x)) + L_fake(D(fake))), with fake = G(z) already
+   computed. Each half is a forward and a backward of its own, so that batch statistics
+   are never mixed between real and fake, as in PyTorch-GAN. */
+static int gan__d_update(gan *g, const float *real, const float *fake, gan_stats *st, gan_error *err)
+{
+    const gan_train_config *c = &g->cfg;
+    const int B = c->batch;
+    const float *logit;
+    float loss_real, loss_fake, d_real, d_loss;
+
+    gan_model_zero_grad(g->D);
+    logit = gan_model_forward(g->D, real, B, GAN_TRAIN, NULL, err);
+    if (!logit) return err ? err->code : GAN_ERR_ARGUMENT;
+    loss_real = gan_loss_d(c->loss, logit, B, 1, c->real_label, c->d_loss_scale, g->d_logit_grad);
+    d_real = gan__mean_output(c->loss, logit, B);
+    gan_model_backward(g->D, g->d_logit_grad, NULL, GAN_GRAD_PARAMS, NULL);
+
+    logit = gan_model_forward(g->D, fake, B, GAN_TRAIN, NULL, err);
+    if (!logit) return err ? err->code : GAN_ERR_ARGUMENT;
+    loss_fake = gan_loss_d(c->loss, logit, B, 0, 0, c->d_loss_scale, g->d_logit_grad);
+    d_loss = c->d_loss_scale * (loss_real + loss_fake);
+    if (!isfinite(d_loss)) return gan__nonfinite(g, "discriminator", d_loss, err);
+    if (st) { st->d_loss = d_loss; st->d_real = d_real; st->d_fake = gan__mean_output(c->loss, logit, B); }
+    gan_model_backward(g->D, g->d_logit_grad, NULL, GAN_GRAD_PARAMS, NULL);
+
+    gan_optim_step(g->d_opt, g->D->params, g->D->grads);
+    if (c->clip > 0) gan_model_clip(g->D, c->clip);
+    return GAN_OK;
+}
+
+/* One G update: descend L_G(D(G(z))). The gradient flows back through D to its input
+   (D in GAN_TRAIN_FROZEN mode, dropout from the trainer's generator, no parameter
+   gradients), then through G. D is left as the D step will find it. G's output for z
+   stays in G's buffer: the PyTorch-GAN order hands it to the D step. */
+static int gan__g_update(gan *g, const float *z, gan_stats *st, gan_error *err)
+{
+    const gan_train_config *c = &g->cfg;
+    const int B = c->batch;
+    const float *fake, *logit;
+    float g_loss;
+
+    fake = gan_model_forward(g->G, z, B, GAN_TRAIN, NULL, err);
+    if (!fake) return err ? err->code : GAN_ERR_ARGUMENT;
+    logit = gan_model_forward(g->D, fake, B, GAN_TRAIN_FROZEN, &g->rng, err);
+    if (!logit) return err ? err->code : GAN_ERR_ARGUMENT;
+    g_loss = gan_loss_g(c->loss, logit, B, 1.0f, g->d_logit_grad);
+    if (!isfinite(g_loss)) return gan__nonfinite(g, "generator", g_loss, err);
+    if (st) st->g_loss = g_loss;
+    gan_model_backward(g->D, g->d_logit_grad, g->fake_grad, 0, NULL);
+    gan_model_zero_grad(g->G);
+    gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS, NULL);
+    gan_optim_step(g->g_opt, g->G->params, g->G->grads);
+    return GAN_OK;
+}
+
+int gan_d_step(gan *g, const float *real, const float *z, gan_stats *st, gan_error *err)
+{
+    const float *fake = gan_model_forward(g->G, z, g->cfg.batch, GAN_TRAIN, NULL, err);
+    if (!fake) return err ? err->code : GAN_ERR_ARGUMENT;
+    return gan__d_update(g, real, fake, st, err);
+}
+
+int gan_g_step(gan *g, const float *z, gan_stats *st, gan_error *err)
+{
+    return gan__g_update(g, z, st, err);
+}
+
+/* Algorithm 1 of Goodfellow et al. (2014), one iteration:
+     for k steps: sample m real x and m noise z; ascend V on D
+     sample m noise z; descend the G loss on G
+   same_batch (the quadratic tutorial): one real batch and one noise batch serve every step
+   of the iteration, and G(z) is computed once for the D steps, as G does not change there.
+   g_first (PyTorch-GAN): sample z and x, a G step, then a D step on G's fakes from that step. */
+int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *st, gan_error *err)
+{
+    const gan_train_config *c = &g->cfg;
+    const int B = c->batch;
+    gan_stats local;
+    int k, rc;
+    if (!data) return gan__fail(err, GAN_ERR_ARGUMENT, "train_step: data callback is NULL");
+    if (!st) st = &local;
+    memset(st, 0, sizeof *st);
+
+    if (c->g_first) {
+        gan_sample_noise(g, g->z, B);
+        if (data(user, g->real, B, &g->rng)) return gan__fail(err, GAN_ERR_ARGUMENT, "data callback failed");
+        if ((rc = gan__g_update(g, g->z, st, err))) return rc;
+        if ((rc = gan__d_update(g, g->real, g->G->layers[g->G->n_layers - 1].y, st, err))) return rc;
+    } else {
+        const float *fake = NULL;
+        for (k = 0; k < c->d_steps; k++) {
+            if (k == 0 || !c->same_batch) {
+                if (data(user, g->real, B, &g->rng)) return gan__fail(err, GAN_ERR_ARGUMENT, "data callback failed");
+                gan_sample_noise(g, g->z, B);
+                fake = gan_model_forward(g->G, g->z, B, GAN_TRAIN, NULL, err);
+                if (!fake) return err ? err->code : GAN_ERR_ARGUMENT;
+            }
+            if ((rc = gan__d_update(g, g->real, fake, st, err))) return rc;
+        }
+        for (k = 0; k < c->g_steps; k++) {
+            if (!c->same_batch || (k == 0 && c->d_steps == 0)) gan_sample_noise(g, g->z, B);
+            if ((rc = gan__g_update(g, g->z, st, err))) return rc;
+        }
+    }
+    g->iterations++;
+    gan__ok(err);
+    return GAN_OK;
+}
+
+/* Runs G in eval mode over n fresh noise vectors, max_batch at a time. */
+static int gan__generate(gan_model *G, int z_dim, int noise, gan_rng *rng, float *out, int n, gan_error *err)
+{
+    int done = 0;
+    const int out_dim = G->output_dim;
+    if (!out || n < 0) return gan__fail(err, GAN_ERR_ARGUMENT, "generate: out is NULL or n < 0");
+    while (done < n) {
+        const int b = n - done < G->max_batch ? n - done : G->max_batch;
+        /* The noise goes into G's second scratch buffer, which a forward pass never touches. */
+        float *z = G->scratch[1];
+        const float *y;
+        size_t k;
+        for (k = 0; k < (size_t)b * z_dim; k++)
+            z[k] = noise == GAN_NOISE_NORMAL ? gan_rng_normal(rng) : 2.0f * gan_rng_uniform(rng) - 1.0f;
+        y = gan_model_forward(G, z, b, GAN_EVAL, NULL, err);
+        if (!y) return err ? err->code : GAN_ERR_ARGUMENT;
+        memcpy(out + (size_t)done * out_dim, y, sizeof(float) * (size_t)b * out_dim);
+        done += b;
+    }
+    gan__ok(err);
+    return GAN_OK;
+}
+
+int gan_generate(gan *g, float *out, int n, gan_error *err)
+{
+    return gan__generate(g->G, g->cfg.z_dim, g->cfg.noise, &g->rng, out, n, err);
+}
+
+/* ---- 6. checkpoints ---------------------------------------------------------------- */
+
+/* A writer that only counts when buf is NULL, and a reader that stops at the first short
+   read: every field passes through these, little-endian whatever the host. */
+typedef struct { unsigned char *buf; size_t size, pos; } gan__writer;
+typedef struct { const unsigned char *buf; size_t size, pos; int short_read; } gan__reader;
+
+static void gan__put(gan__writer *w, const void *p, size_t n)
+{
+    if (w->buf && w->pos + n <= w->size) memcpy(w->buf + w->pos, p, n);
+    w->pos += n;
+}
+static void gan__put_u32(gan__writer *w, uint32_t v)
+{
+    unsigned char b[4];
+    b[0] = (unsigned char)v; b[1] = (unsigned char)(v >> 8); b[2] = (unsigned char)(v >> 16); b[3] = (unsigned char)(v >> 24);
+    gan__put(w, b, 4);
+}
+static void gan__put_u64(gan__writer *w, uint64_t v) { gan__put_u32(w, (uint32_t)v); gan__put_u32(w, (uint32_t)(v >> 32)); }
+static void gan__put_f32(gan__writer *w, float f) { uint32_t u; memcpy(&u, &f, 4); gan__put_u32(w, u); }
+static void gan__put_floats(gan__writer *w, const float *f, size_t n) { size_t k; for (k = 0; k < n; k++) gan__put_f32(w, f[k]); }
+
+static const unsigned char *gan__take(gan__reader *r, size_t n)
+{
+    const unsigned char *p;
+    if (r->short_read || n > r->size - r->pos) { r->short_read = 1; return NULL; }
+    p = r->buf + r->pos;
+    r->pos += n;
+    return p;
+}
+static uint32_t gan__get_u32(gan__reader *r)
+{
+    const unsigned char *b = gan__take(r, 4);
+    return b ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24 : 0;
+}
+static uint64_t gan__get_u64(gan__reader *r) { uint64_t lo = gan__get_u32(r); return lo | (uint64_t)gan__get_u32(r) << 32; }
+static float gan__get_f32(gan__reader *r) { uint32_t u = gan__get_u32(r); float f; memcpy(&f, &u, 4); return f; }
+static int gan__get_floats(gan__reader *r, float *f, size_t n)
+{
+    size_t k;
+    if (n > (r->size - r->pos) / 4) { r->short_read = 1; return 0; }
+    for (k = 0; k < n; k++) f[k] = gan__get_f32(r);
+    return 1;
+}
+
+#define GAN__VERSION 1
+static const char gan__magic_full[8] = {'G', 'A', 'N', 'H', 'C', 'K', 'P', 'T'};
+static const char gan__magic_gen[8]  = {'G', 'A', 'N', 'H', 'G', 'E', 'N', '1'};
+
+static void gan__put_rng(gan__writer *w, const gan_rng *r)
+{
+    gan__put_u64(w, r->state); gan__put_u64(w, r->inc);
+    gan__put_u32(w, (uint32_t)r->has_spare); gan__put_f32(w, r->spare);
+}
+static void gan__get_rng(gan__reader *r, gan_rng *g)
+{
+    g->state = gan__get_u64(r); g->inc = gan__get_u64(r);
+    g->has_spare = gan__get_u32(r) != 0; g->spare = gan__get_f32(r);
+}
+
+/* Model: architecture, parameters, running statistics, generator state. */
+static void gan__put_model(gan__writer *w, const gan_model *m)
+{
+    int i;
+    gan__put_u32(w, (uint32_t)m->input_dim);
+    gan__put_u32(w, (uint32_t)m->max_batch);
+    gan__put_u32(w, (uint32_t)m->n_layers);
+    for (i = 0; i < m->n_layers; i++) {
+        const gan_layer *l = &m->layers[i].spec;
+        gan__put_u32(w, (uint32_t)l->kind); gan__put_u32(w, (uint32_t)l->units);
+        gan__put_u32(w, (uint32_t)l->activation); gan__put_f32(w, l->slope);
+        gan__put_f32(w, l->eps); gan__put_f32(w, l->momentum); gan__put_f32(w, l->rate);
+    }
+    gan__put_u64(w, m->n_params);
+    gan__put_u64(w, m->n_state);
+    gan__put_floats(w, m->params, m->n_params);
+    gan__put_floats(w, m->state, m->n_state);
+    gan__put_rng(w, &m->rng);
+}
+
+static gan_model *gan__get_model(gan__reader *r, const char *which, gan_error *err)
+{
+    gan_layer layers[GAN__MAX_LAYERS];
+    uint32_t input_dim, max_batch, n_layers, i;
+    uint64_t n_params, n_state;
+    gan_model *m;
+    input_dim = gan__get_u32(r);
+    max_batch = gan__get_u32(r);
+    n_layers = gan__get_u32(r);
+    if (r->short_read) { gan__fail(err, GAN_ERR_FORMAT, "%s: file ends inside the model header", which); return NULL; }
+    if (n_layers < 1 || n_layers > GAN__MAX_LAYERS) {
+        gan__fail(err, GAN_ERR_FORMAT, "%s: layer count %lu out of range [1, %d]", which, (unsigned long)n_layers,
+                  GAN__MAX_LAYERS);
+        return NULL;
+    }
+    if (input_dim < 1 || input_dim > GAN__MAX_DIM || max_batch < 1 || max_batch > GAN__MAX_BATCH) {
+        gan__fail(err, GAN_ERR_FORMAT, "%s: input size %lu or max batch %lu out of range", which,
+                  (unsigned long)input_dim, (unsigned long)max_batch);
+        return NULL;
+    }
+    for (i = 0; i < n_layers; i++) {
+        gan_layer *l = &layers[i];
+        l->kind = (int)gan__get_u32(r); l->units = (int)gan__get_u32(r);
+        l->activation = (int)gan__get_u32(r); l->slope = gan__get_f32(r);
+        l->eps = gan__get_f32(r); l->momentum = gan__get_f32(r); l->rate = gan__get_f32(r);
+    }
+    n_params = gan__get_u64(r);
+    n_state = gan__get_u64(r);
+    if (r->short_read) { gan__fail(err, GAN_ERR_FORMAT, "%s: file ends inside the layer list", which); return NULL; }
+    /* The stored counts must fit in what is left of the file before anything is built. */
+    if (n_params > (r->size - r->pos) / 4 || n_state > (r->size - r->pos) / 4 - n_params) {
+        gan__fail(err, GAN_ERR_FORMAT, "%s: parameter count %llu is more than the file holds", which,
+                  (unsigned long long)n_params);
+        return NULL;
+    }
+    m = gan_model_new((int)input_dim, layers, (int)n_layers, (int)max_batch, err);
+    if (!m) {
+        if (err) {
+            char reason[sizeof err->message];
+            memcpy(reason, err->message, sizeof reason);
+            gan__fail(err, GAN_ERR_FORMAT, "%s: invalid model: %.200s", which, reason);
+        }
+        return NULL;
+    }
+    if (m->n_params != n_params || m->n_state != n_state) {
+        gan__fail(err, GAN_ERR_FORMAT, "%s: parameter count %llu does not match the layers (%llu)", which,
+                  (unsigned long long)n_params, (unsigned long long)m->n_params);
+        gan_model_free(m);
+        return NULL;
+    }
+    gan__get_floats(r, m->params, m->n_params);
+    gan__get_floats(r, m->state, m->n_state);
+    gan__get_rng(r, &m->rng);
+    if (r->short_read) {
+        gan__fail(err, GAN_ERR_FORMAT, "%s: file ends inside the parameters", which);
+        gan_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void gan__put_optim(gan__writer *w, const gan_optim *o)
+{
+    const gan_optim_config *c = &o->cfg;
+    gan__put_u32(w, (uint32_t)c->kind);
+    gan__put_f32(w, c->lr); gan__put_f32(w, c->momentum); gan__put_f32(w, c->rho);
+    gan__put_f32(w, c->beta1); gan__put_f32(w, c->beta2); gan__put_f32(w, c->eps);
+    gan__put_u64(w, o->t);
+    gan__put_u64(w, o->n);
+    gan__put_floats(w, o->m, o->n);
+    gan__put_floats(w, o->v, o->n);
+}
+
+static gan_optim *gan__get_optim(gan__reader *r, size_t n_expected, const char *which, gan_error *err)
+{
+    gan_optim_config c;
+    gan_optim *o;
+    uint64_t t, n;
+    c.kind = (int)gan__get_u32(r);
+    c.lr = gan__get_f32(r); c.momentum = gan__get_f32(r); c.rho = gan__get_f32(r);
+    c.beta1 = gan__get_f32(r); c.beta2 = gan__get_f32(r); c.eps = gan__get_f32(r);
+    t = gan__get_u64(r);
+    n = gan__get_u64(r);
+    if (r->short_read) { gan__fail(err, GAN_ERR_FORMAT, "%s: file ends inside the optimizer header", which); return NULL; }
+    if (gan__optim_check(&c, err)) {
+        char reason[256];
+        memcpy(reason, err ? err->message : "", err ? sizeof reason : 1);
+        gan__fail(err, GAN_ERR_FORMAT, "%s: invalid optimizer: %.200s", which, reason);
+        return NULL;
+    }
+    if (n != n_expected) {
+        gan__fail(err, GAN_ERR_FORMAT, "%s: optimizer holds %llu values for %llu parameters", which,
+                  (unsigned long long)n, (unsigned long long)n_expected);
+        return NULL;
+    }
+    if (n > (r->size - r->pos) / 8) { gan__fail(err, GAN_ERR_FORMAT, "%s: file ends inside the optimizer", which); return NULL; }
+    o = gan_optim_new(&c, (size_t)n, err);
+    if (!o) return NULL;
+    o->t = t;
+    gan__get_floats(r, o->m, o->n);
+    gan__get_floats(r, o->v, o->n);
+    return o;
+}
+
+static void gan__put_config(gan__writer *w, const gan_train_config *c)
+{
+    gan__put_u32(w, (uint32_t)c->z_dim); gan__put_u32(w, (uint32_t)c->noise);
+    gan__put_u32(w, (uint32_t)c->batch); gan__put_u32(w, (uint32_t)c->loss);
+    gan__put_u32(w, (uint32_t)c->d_steps); gan__put_u32(w, (uint32_t)c->g_steps);
+    gan__put_u32(w, (uint32_t)c->same_batch); gan__put_u32(w, (uint32_t)c->g_first);
+    gan__put_f32(w, c->real_label); gan__put_f32(w, c->d_loss_scale); gan__put_f32(w, c->clip);
+}
+
+static void gan__get_config(gan__reader *r, gan_train_config *c)
+{
+    c->z_dim = (int)gan__get_u32(r); c->noise = (int)gan__get_u32(r);
+    c->batch = (int)gan__get_u32(r); c->loss = (int)gan__get_u32(r);
+    c->d_steps = (int)gan__get_u32(r); c->g_steps = (int)gan__get_u32(r);
+    c->same_batch = (int)gan__get_u32(r); c->g_first = (int)gan__get_u32(r);
+    c->real_label = gan__get_f32(r); c->d_loss_scale = gan__get_f32(r); c->clip = gan__get_f32(r);
+}
+
+static void gan__put_header(gan__writer *w, const char magic[8])
+{
+    gan__put(w, magic, 8);
+    gan__put_u32(w, GAN__VERSION);
+}
+
+/* Adds the trailing CRC and reports the size; 0 with an error if buf was too small. */
+static size_t gan__finish(gan__writer *w, gan_error *err)
+{
+    const size_t body = w->pos;
+    uint32_t crc = 0;
+    if (w->buf && body + 4 <= w->size) crc = gan_crc32(0, w->buf, body);
+    gan__put_u32(w, crc);
+    if (w->buf && w->pos > w->size) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "save: buffer of %lu bytes is smaller than the %lu needed",
+                  (unsigned long)w->size, (unsigned long)w->pos);
+        return 0;
+    }
+    gan__ok(err);
+    return w->pos;
+}
+
+/* Checks magic, version and CRC; leaves the reader just past the version. */
+static int gan__open(gan__reader *r, const void *buf, size_t size, const char magic[8], const char *what,
+                     gan_error *err)
+{
+    uint32_t version, stored, actual;
+    r->buf = (const unsigned char *)buf;
+    r->size = size;
+    r->pos = 0;
+    r->short_read = 0;
+    if (!buf) return gan__fail(err, GAN_ERR_ARGUMENT, "%s: buffer is NULL", what);
+    if (size < 16) return gan__fail(err, GAN_ERR_FORMAT, "%s: %lu bytes is too short to be a gan.h file", what,
+                                    (unsigned long)size);
+    if (memcmp(buf, magic, 8) != 0) {
+        if (memcmp(buf, "GANH", 4) == 0)
+            return gan__fail(err, GAN_ERR_FORMAT, "%s: a gan.h file of another kind (magic %.8s)", what,
+                             (const char *)buf);
+        return gan__fail(err, GAN_ERR_FORMAT, "%s: not a gan.h file (bad magic)", what);
+    }
+    r->pos = 8;
+    version = gan__get_u32(r);
+    if (version != GAN__VERSION)
+        return gan__fail(err, GAN_ERR_FORMAT, "%s: format version %lu, this gan.h reads version %d", what,
+                         (unsigned long)version, GAN__VERSION);
+    stored = (uint32_t)r->buf[size - 4] | (uint32_t)r->buf[size - 3] << 8 | (uint32_t)r->buf[size - 2] << 16 |
+             (uint32_t)r->buf[size - 1] << 24;
+    actual = gan_crc32(0, buf, size - 4);
+    if (stored != actual)
+        return gan__fail(err, GAN_ERR_FORMAT, "%s: checksum mismatch (file truncated or corrupted)", what);
+    r->size = size - 4;  /* the fields end where the CRC starts */
+    return GAN_OK;
+}
+
+size_t gan_save_memory(const gan *g, void *buf, size_t size, gan_error *err)
+{
+    gan__writer w;
+    w.buf = (unsigned char *)buf; w.size = size; w.pos = 0;
+    gan__put_header(&w, gan__magic_full);
+    gan__put_config(&w, &g->cfg);
+    gan__put_u64(&w, g->iterations);
+    gan__put_rng(&w, &g->rng);
+    gan__put_model(&w, g->G);
+    gan__put_model(&w, g->D);
+    gan__put_optim(&w, g->g_opt);
+    gan__put_optim(&w, g->d_opt);
+    return gan__finish(&w, err);
+}
+
+gan *gan_load_memory(const void *buf, size_t size, gan_error *err)
+{
+    gan__reader r;
+    gan_train_config cfg;
+    gan_rng rng;
+    uint64_t iterations;
+    gan_model *G = NULL, *D = NULL;
+    gan_optim *og = NULL, *od = NULL;
+    gan *g = NULL;
+    if (gan__open(&r, buf, size, gan__magic_full, "checkpoint", err)) return NULL;
+    gan__get_config(&r, &cfg);
+    iterations = gan__get_u64(&r);
+    gan__get_rng(&r, &rng);
+    if (r.short_read) { gan__fail(err, GAN_ERR_FORMAT, "checkpoint: file ends inside the configuration"); return NULL; }
+    if (!(G = gan__get_model(&r, "checkpoint generator", err))) goto fail;
+    if (!(D = gan__get_model(&r, "checkpoint discriminator", err))) goto fail;
+    if (gan__config_check(&cfg, G, D, err)) {
+        char reason[256];
+        memcpy(reason, err ? err->message : "", err ? sizeof reason : 1);
+        gan__fail(err, GAN_ERR_FORMAT, "checkpoint: invalid configuration: %.200s", reason);
+        goto fail;
+    }
+    if (!(og = gan__get_optim(&r, G->n_params, "checkpoint generator", err))) goto fail;
+    if (!(od = gan__get_optim(&r, D->n_params, "checkpoint discriminator", err))) goto fail;
+    if (r.short_read || r.pos != r.size) {
+        gan__fail(err, GAN_ERR_FORMAT, "checkpoint: %s", r.short_read ? "file ends early" : "unexpected bytes at the end");
+        goto fail;
+    }
+    if (!(g = gan__new(G, D, og, od, &cfg, err))) goto fail;
+    g->rng = rng;
+    g->iterations = iterations;
+    gan__ok(err);
+    return g;
+fail:
+    gan_model_free(G); gan_model_free(D);
+    gan_optim_free(og); gan_optim_free(od);
+    return NULL;
+}
+
+/* The generator export: z_dim, noise kind, then G. */
+size_t gan_save_generator_memory(const gan *g, void *buf, size_t size, gan_error *err)
+{
+    gan__writer w;
+    w.buf = (unsigned char *)buf; w.size = size; w.pos = 0;
+    gan__put_header(&w, gan__magic_gen);
+    gan__put_u32(&w, (uint32_t)g->cfg.z_dim);
+    gan__put_u32(&w, (uint32_t)g->cfg.noise);
+    gan__put_model(&w, g->G);
+    return gan__finish(&w, err);
+}
+
+struct gan_sampler {
+    gan_model *G;
+    int z_dim, noise;
+    gan_rng rng;
+};
+
+gan_sampler *gan_sampler_load_memory(const void *buf, size_t size, uint64_t seed, gan_error *err)
+{
+    gan__reader r;
+    gan_sampler *s;
+    uint32_t z_dim, noise;
+    gan_model *G;
+    if (gan__open(&r, buf, size, gan__magic_gen, "generator file", err)) return NULL;
+    z_dim = gan__get_u32(&r);
+    noise = gan__get_u32(&r);
+    if (r.short_read) { gan__fail(err, GAN_ERR_FORMAT, "generator file: ends inside its header"); return NULL; }
+    if (noise != GAN_NOISE_UNIFORM && noise != GAN_NOISE_NORMAL) {
+        gan__fail(err, GAN_ERR_FORMAT, "generator file: unknown noise kind %lu", (unsigned long)noise);
+        return NULL;
+    }
+    if (!(G = gan__get_model(&r, "generator file", err))) return NULL;
+    if ((uint32_t)G->input_dim != z_dim || r.pos != r.size) {
+        gan__fail(err, GAN_ERR_FORMAT, "generator file: %s", r.pos != r.size ? "unexpected bytes at the end"
+                                                                            : "z_dim differs from G's input size");
+        gan_model_free(G);
+        return NULL;
+    }
+    s = (gan_sampler *)gan__alloc(sizeof *s, err, "sampler");
+    if (!s) { gan_model_free(G); return NULL; }
+    s->G = G;
+    s->z_dim = (int)z_dim;
+    s->noise = (int)noise;
+    gan_rng_seed(&s->rng, seed, 0x73616d);
+    gan__ok(err);
+    return s;
+}
+
+int gan_sampler_sample(gan_sampler *s, float *out, int n, gan_error *err)
+{
+    return gan__generate(s->G, s->z_dim, s->noise, &s->rng, out, n, err);
+}
+int  gan_sampler_z_dim(const gan_sampler *s)      { return s->z_dim; }
+int  gan_sampler_output_dim(const gan_sampler *s) { return s->G->output_dim; }
+void gan_sampler_free(gan_sampler *s)
+{
+    if (!s) return;
+    gan_model_free(s->G);
+    GAN_FREE(s);
+}
+
+#ifndef GAN_NO_STDIO
+#include <errno.h>
+
+void *gan_read_file(const char *path, size_t max_bytes, size_t *size, gan_error *err)
+{
+    FILE *f;
+    long length;
+    unsigned char *buf;
+    if (!path || !size) { gan__fail(err, GAN_ERR_ARGUMENT, "read_file: path or size is NULL"); return NULL; }
+    f = fopen(path, "rb");
+    if (!f) { gan__fail(err, GAN_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
+    if (fseek(f, 0, SEEK_END) != 0 || (length = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        gan__fail(err, GAN_ERR_IO, "%s: cannot find its size (not a regular file?)", path);
+        fclose(f);
+        return NULL;
+    }
+    if ((unsigned long)length > max_bytes) {
+        gan__fail(err, GAN_ERR_FORMAT, "%s: %ld bytes is larger than the %lu allowed", path, length,
+                  (unsigned long)max_bytes);
+        fclose(f);
+        return NULL;
+    }
+    buf = (unsigned char *)gan__alloc(length ? (size_t)length : 1, err, path);
+    if (!buf) { fclose(f); return NULL; }
+    if (length && fread(buf, 1, (size_t)length, f) != (size_t)length) {
+        gan__fail(err, GAN_ERR_IO, "%s: read failed", path);
+        GAN_FREE(buf);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    *size = (size_t)length;
+    gan__ok(err);
+    return buf;
+}
+
+int gan_write_file_atomic(const char *path, const void *data, size_t n, gan_error *err)
+{
+    char tmp[4096];
+    FILE *f;
+    int ok;
+    if (!path || strlen(path) + 5 > sizeof tmp) return gan__fail(err, GAN_ERR_ARGUMENT, "write: path too long or NULL");
+    sprintf(tmp, "%s.tmp", path);
+    f = fopen(tmp, "wb");
+    if (!f) return gan__fail(err, GAN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    ok = fwrite(data, 1, n, f) == n;
+    ok = fflush(f) == 0 && ok;
+    ok = fclose(f) == 0 && ok;
+    if (!ok) { remove(tmp); return gan__fail(err, GAN_ERR_IO, "%s: write failed (disk full?)", tmp); }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        remove(tmp);
+        return gan__fail(err, GAN_ERR_IO, "%s: cannot rename into place: %s", path, strerror(e));
+    }
+    gan__ok(err);
+    return GAN_OK;
+}
+
+/* Serialises into one buffer, then writes it atomically. */
+static int gan__save_file(const gan *g, const char *path, int generator_only, gan_error *err)
+{
+    size_t n = generator_only ? gan_save_generator_memory(g, NULL, 0, err) : gan_save_memory(g, NULL, 0, err);
+    void *buf = gan__alloc(n, err, "save buffer");
+    int rc;
+    if (!buf) return err ? err->code : GAN_ERR_MEMORY;
+    if (generator_only) gan_save_generator_memory(g, buf, n, err);
+    else gan_save_memory(g, buf, n, err);
+    rc = gan_write_file_atomic(path, buf, n, err);
+    GAN_FREE(buf);
+    return rc;
+}
+
+int gan_save(const gan *g, const char *path, gan_error *err)           { return gan__save_file(g, path, 0, err); }
+int gan_save_generator(const gan *g, const char *path, gan_error *err) { return gan__save_file(g, path, 1, err); }
+
+gan *gan_load(const char *path, gan_error *err)
+{
+    size_t size;
+    void *buf = gan_read_file(path, GAN_MAX_ALLOC, &size, err);
+    gan *g;
+    if (!buf) return NULL;
+    g = gan_load_memory(buf, size, err);
+    GAN_FREE(buf);
+    return g;
+}
+
+gan_sampler *gan_sampler_load(const char *path, uint64_t seed, gan_error *err)
+{
+    size_t size;
+    void *buf = gan_read_file(path, GAN_MAX_ALLOC, &size, err);
+    gan_sampler *s;
+    if (!buf) return NULL;
+    s = gan_sampler_load_memory(buf, size, seed, err);
+    GAN_FREE(buf);
+    return s;
+}
+#endif /* GAN_NO_STDIO */
+
+#endif /* GAN_IMPLEMENTATION_DONE */
+#endif /* GAN_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the gan.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/

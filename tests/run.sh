@@ -1,0 +1,66 @@
+#!/bin/sh
+# Runs the whole test suite: every test program built normally and under AddressSanitizer +
+# UndefinedBehaviorSanitizer, then the build checks (gcc and clang at -Werror, C++, two
+# translation units, GAN_STATIC, GAN_NO_STDIO). Ends with "N passed, N failed"; exits
+# non-zero if anything failed.
+set -u
+cd "$(dirname "$0")/.."
+CC=${CC:-cc}
+OUT=build/tests
+mkdir -p "$OUT"
+WARN="-std=c99 -Wall -Wextra -pedantic -Werror"
+# Each test program: tests/NAME.c. Keep this list in step with the files.
+TESTS="test_core"
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; }
+
+# A build or compile check counts as one test.
+build() { # name, command...
+    name=$1; shift
+    if "$@" >"$OUT/$name.log" 2>&1; then pass; else fail "$name"; cat "$OUT/$name.log"; fi
+}
+
+# A test program adds its own counts; a crash or a non-zero exit counts as one more failure.
+run() { # label, binary
+    label=$1; bin=$2
+    "$bin" >"$OUT/$label.out" 2>&1
+    rc=$?
+    grep -v '^[0-9]* passed, [0-9]* failed$' "$OUT/$label.out" | grep '^FAIL' | sed "s|^|[$label] |"
+    line=$(grep '^[0-9]* passed, [0-9]* failed$' "$OUT/$label.out" | tail -n 1)
+    p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p'); f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+    if [ -z "$line" ] || { [ "$rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; }; then
+        fail "$label: exited with status $rc"; tail -n 20 "$OUT/$label.out"
+    fi
+    echo "$label: ${line:-no summary}"
+}
+
+SAN="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+for t in $TESTS; do
+    build "$t" $CC -O2 $WARN -Itests -o "$OUT/$t" "tests/$t.c" -lm -lpthread && run "$t" "$OUT/$t"
+    build "$t-asan" $CC $SAN $WARN -Itests -o "$OUT/$t-asan" "tests/$t.c" -lm -lpthread &&
+        ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run "$t (asan+ubsan)" "$OUT/$t-asan"
+done
+
+# The header and every example at -Werror with each compiler present.
+for cc in gcc clang; do
+    if ! command -v $cc >/dev/null 2>&1; then echo "SKIP $cc: not installed"; continue; fi
+    for src in examples/*.c tests/two_tu_a.c; do
+        build "$cc-$(basename "$src" .c)" $cc $WARN -O2 -c -o "$OUT/$cc-$(basename "$src" .c).o" "$src"
+    done
+done
+if command -v g++ >/dev/null 2>&1; then
+    build "c++" g++ -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror -c -o "$OUT/cxx.o" tests/two_tu_a.c
+else
+    echo "SKIP c++: g++ not installed"
+fi
+build "two-translation-units" $CC $WARN -o "$OUT/two_tu" tests/two_tu_a.c tests/two_tu_b.c -lm
+[ -x "$OUT/two_tu" ] && run "two-translation-units" "$OUT/two_tu"
+build "static" $CC $WARN -DGAN_STATIC -Wno-unused-function -c -o "$OUT/static.o" tests/two_tu_a.c
+build "no-stdio" $CC $WARN -DGAN_NO_STDIO -c -o "$OUT/nostdio.o" tests/two_tu_a.c
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
