@@ -173,6 +173,9 @@ GANDEF size_t gan_model_num_params(const gan_model *m);
 GANDEF float *gan_model_params(gan_model *m);   /* (num_params): every layer's W then b, in order */
 GANDEF float *gan_model_grads(gan_model *m);    /* same layout as the parameters */
 GANDEF void   gan_model_clip(gan_model *m, float c);  /* clamp every parameter to [-c, c] (WGAN) */
+/* Layer i's output from the last forward, (batch, *width); NULL if i is out of range.
+   D's hidden features, for instance, for plotting what D has learned. */
+GANDEF const float *gan_model_layer_output(const gan_model *m, int i, int *width);
 
 /* ---- 3. losses -------------------------------------------------------------------- */
 
@@ -956,6 +959,13 @@ int    gan_model_max_batch(const gan_model *m)  { return m->max_batch; }
 size_t gan_model_num_params(const gan_model *m) { return m->n_params; }
 float *gan_model_params(gan_model *m)           { return m->params; }
 float *gan_model_grads(gan_model *m)            { return m->grads; }
+
+const float *gan_model_layer_output(const gan_model *m, int i, int *width)
+{
+    if (i < 0 || i >= m->n_layers) return NULL;
+    if (width) *width = m->layers[i].out;
+    return m->layers[i].y;
+}
 
 void gan_model_clip(gan_model *m, float c)
 {

@@ -9,8 +9,8 @@ CC=${CC:-cc}
 OUT=build/tests
 mkdir -p "$OUT"
 WARN="-std=c99 -Wall -Wextra -pedantic -Werror"
-# Each test program: tests/NAME.c. Keep this list in step with the files.
-TESTS="test_core"
+# Every tests/test_*.c is a test program.
+TESTS=$(cd tests && ls test_*.c | sed 's/\.c$//')
 passed=0
 failed=0
 
