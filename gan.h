@@ -378,7 +378,8 @@ GANDEF int  gan_idx_save(const char *path, const unsigned char *data, int ndim, 
 
 /* Encodes a (height, width) 8-bit grayscale image as a PNG whose zlib stream holds stored
    (uncompressed) deflate blocks: valid for every PNG reader, about 1 byte per pixel.
-   Returns the bytes written, or with buf NULL the size needed; 0 on error. */
+   Returns the bytes written, or with buf NULL the size needed; 0 on error (buf too small,
+   a side outside [1, 2^24], more than 2^30 pixels). */
 GANDEF size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, void *buf, size_t size,
                                   gan_error *err);
 #ifndef GAN_NO_STDIO
@@ -2306,7 +2307,8 @@ int gan_idx_save(const char *path, const unsigned char *data, int ndim, const in
    bytes), IEND ends the file. The raw bytes are the scanlines, each a filter byte (0: none)
    and the row's pixels; deflate (RFC 1951) may store them verbatim in blocks of at most
    65535 bytes, each a header byte (1 on the last block), then LEN and ~LEN (little-endian). */
-#define GAN__PNG_MAX_SIDE (1 << 15)
+#define GAN__PNG_MAX_SIDE (1 << 24)
+#define GAN__PNG_MAX_RAW ((size_t)1 << 30)
 #define GAN__DEFLATE_STORED_MAX 65535u
 
 static void gan__put_be32(unsigned char *p, uint32_t v)
@@ -2351,7 +2353,11 @@ size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, v
         return 0;
     }
     if (!pixels) { gan__fail(err, GAN_ERR_ARGUMENT, "PNG: pixels is NULL"); return 0; }
-    raw = (size_t)height * ((size_t)width + 1);           /* below 2^31 by the side limit */
+    raw = (size_t)height * ((size_t)width + 1);           /* below 2^49: no overflow */
+    if (raw > GAN__PNG_MAX_RAW) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "PNG: %d x %d is more than 2^30 bytes of pixels", width, height);
+        return 0;
+    }
     blocks = (raw + GAN__DEFLATE_STORED_MAX - 1) / GAN__DEFLATE_STORED_MAX;
     idat = 2 + 5 * blocks + raw + 4;
     total = 8 + (12 + 13) + (12 + idat) + 12;
