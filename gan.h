@@ -2495,24 +2495,32 @@ int gan_mean_cov(const float *x, int n, int d, double *mean, double *cov, gan_er
    and zero a_pq with the rotation J that has c on the diagonal at p, q, J_pq = s, J_qp = -s:
      tau = (a_qq - a_pp) / (2 a_pq),  t = sign(tau) / (|tau| + sqrt(1 + tau^2)),
      c = 1 / sqrt(1 + t^2),  s = t c,  A <- J^T A J,  V <- V J.
-   The off-diagonal mass falls quadratically once small; stop when it is below 1e-30 of
-   the total (|a_pq| about 1e-15 of the matrix: double precision). */
+   J^T A J changes only rows and columns p and q: for k not p or q,
+     a_pk <- c a_pk - s a_qk,  a_qk <- s a_pk + c a_qk   (and the same in the columns),
+     a_pp <- a_pp - t a_pq,    a_qq <- a_qq + t a_pq,    a_pq <- 0.
+   Rows are updated and mirrored into the columns; V is kept transposed (one eigenvector per
+   row) so that its update runs along rows too. The off-diagonal mass falls quadratically
+   once small; stop when it is below 1e-30 of the total (|a_pq| about 1e-15 of the matrix). */
 int gan_sym_eigen(const double *a, int n, double *eigenvalues, double *eigenvectors, gan_error *err)
 {
-    double *A, *V = eigenvectors;
-    double total = 0;
+    double *A, *VT = NULL, total = 0;
+    int *order;
     int i, j, k, p, q, sweep;
     if (!a || !eigenvalues) return gan__fail(err, GAN_ERR_ARGUMENT, "sym_eigen: a or eigenvalues is NULL");
     if (n < 1 || n > 4096) return gan__fail(err, GAN_ERR_ARGUMENT, "sym_eigen: n %d out of range [1, 4096]", n);
     for (k = 0; k < n * n; k++)
         if (!isfinite(a[k])) return gan__fail(err, GAN_ERR_NONFINITE, "sym_eigen: the matrix has a non-finite entry");
-    A = (double *)gan__alloc(sizeof(double) * (size_t)n * n, err, "sym_eigen scratch");
+    /* Scratch: A (n, n), V^T (n, n) if eigenvectors are wanted, the sort order (n ints). */
+    A = (double *)gan__alloc(sizeof(double) * (size_t)n * n * (eigenvectors ? 2 : 1) + sizeof(int) * (size_t)n, err,
+                             "sym_eigen scratch");
     if (!A) return GAN_ERR_MEMORY;
+    if (eigenvectors) VT = A + (size_t)n * n;
+    order = (int *)(A + (size_t)n * n * (eigenvectors ? 2 : 1));
     for (i = 0; i < n; i++)
         for (j = 0; j < n; j++) {
             A[(size_t)i * n + j] = 0.5 * (a[(size_t)i * n + j] + a[(size_t)j * n + i]);
             total += A[(size_t)i * n + j] * A[(size_t)i * n + j];
-            if (V) V[(size_t)i * n + j] = i == j;
+            if (VT) VT[(size_t)i * n + j] = i == j;
         }
     for (sweep = 0; sweep < 100; sweep++) {
         double off = 0;
@@ -2520,49 +2528,69 @@ int gan_sym_eigen(const double *a, int n, double *eigenvalues, double *eigenvect
         if (off <= 1e-30 * total) break;
         for (p = 0; p < n - 1; p++)
             for (q = p + 1; q < n; q++) {
-                const double apq = A[(size_t)p * n + q];
+                double *Ap = A + (size_t)p * n, *Aq = A + (size_t)q * n;
+                const double apq = Ap[q], app = Ap[p], aqq = Aq[q];
                 double tau, t, c, s;
                 if (apq == 0) continue;
-                tau = (A[(size_t)q * n + q] - A[(size_t)p * n + p]) / (2 * apq);
+                tau = (aqq - app) / (2 * apq);
                 t = fabs(tau) > 1e150 ? 0.5 / tau : (tau >= 0 ? 1 : -1) / (fabs(tau) + sqrt(1 + tau * tau));
                 c = 1 / sqrt(1 + t * t);
                 s = t * c;
-                for (k = 0; k < n; k++) {       /* columns p and q: A J */
-                    double *row = A + (size_t)k * n;
-                    const double akp = row[p], akq = row[q];
-                    row[p] = c * akp - s * akq;
-                    row[q] = s * akp + c * akq;
+                for (k = 0; k < n; k++) {
+                    const double apk = Ap[k], aqk = Aq[k];
+                    Ap[k] = c * apk - s * aqk;
+                    Aq[k] = s * apk + c * aqk;
                 }
-                for (k = 0; k < n; k++) {       /* rows p and q: J^T (A J) */
-                    const double apk = A[(size_t)p * n + k], aqk = A[(size_t)q * n + k];
-                    A[(size_t)p * n + k] = c * apk - s * aqk;
-                    A[(size_t)q * n + k] = s * apk + c * aqk;
+                Ap[p] = app - t * apq;
+                Aq[q] = aqq + t * apq;
+                Ap[q] = Aq[p] = 0;
+                for (k = 0; k < n; k++) {
+                    if (k == p || k == q) continue;
+                    A[(size_t)k * n + p] = Ap[k];
+                    A[(size_t)k * n + q] = Aq[k];
                 }
-                A[(size_t)p * n + q] = A[(size_t)q * n + p] = 0;
-                if (V)
+                if (VT) {
+                    double *Vp = VT + (size_t)p * n, *Vq = VT + (size_t)q * n;
                     for (k = 0; k < n; k++) {
-                        double *row = V + (size_t)k * n;
-                        const double vkp = row[p], vkq = row[q];
-                        row[p] = c * vkp - s * vkq;
-                        row[q] = s * vkp + c * vkq;
+                        const double vp = Vp[k], vq = Vq[k];
+                        Vp[k] = c * vp - s * vq;
+                        Vq[k] = s * vp + c * vq;
                     }
+                }
             }
     }
-    for (i = 0; i < n; i++) eigenvalues[i] = A[(size_t)i * n + i];
+    if (sweep == 100) {
+        GAN_FREE(A);
+        return gan__fail(err, GAN_ERR_NONFINITE, "sym_eigen: Jacobi did not converge in 100 sweeps");
+    }
+    /* Ascending order (insertion sort of the indices; stable), then the outputs. */
+    for (i = 0; i < n; i++) {
+        const double v = A[(size_t)i * n + i];
+        for (j = i; j > 0 && A[(size_t)order[j - 1] * n + order[j - 1]] > v; j--) order[j] = order[j - 1];
+        order[j] = i;
+    }
+    for (i = 0; i < n; i++) {
+        eigenvalues[i] = A[(size_t)order[i] * n + order[i]];
+        if (VT) for (k = 0; k < n; k++) eigenvectors[(size_t)k * n + i] = VT[(size_t)order[i] * n + k];
+    }
     GAN_FREE(A);
-    if (sweep == 100) return gan__fail(err, GAN_ERR_NONFINITE, "sym_eigen: Jacobi did not converge in 100 sweeps");
-    /* Insertion sort, ascending, carrying the eigenvector columns along. */
-    for (i = 1; i < n; i++)
-        for (j = i; j > 0 && eigenvalues[j - 1] > eigenvalues[j]; j--) {
-            const double tmp = eigenvalues[j]; eigenvalues[j] = eigenvalues[j - 1]; eigenvalues[j - 1] = tmp;
-            if (V)
-                for (k = 0; k < n; k++) {
-                    double *row = V + (size_t)k * n;
-                    const double v = row[j]; row[j] = row[j - 1]; row[j - 1] = v;
-                }
-        }
     gan__ok(err);
     return GAN_OK;
+}
+
+/* C = A B for (n, n) matrices, row by row: C_i = sum_k A_ik B_k (rows read in order). */
+static void gan__matmul_d(double *C, const double *A, const double *B, int n)
+{
+    int i, j, k;
+    for (i = 0; i < n; i++) {
+        double *Ci = C + (size_t)i * n;
+        for (j = 0; j < n; j++) Ci[j] = 0;
+        for (k = 0; k < n; k++) {
+            const double aik = A[(size_t)i * n + k];
+            const double *Bk = B + (size_t)k * n;
+            for (j = 0; j < n; j++) Ci[j] += aik * Bk[j];
+        }
+    }
 }
 
 /* With S1 = V diag(l) V^T, R = S1^(1/2) = V diag(sqrt(l)) V^T; M = R S2 R is symmetric
@@ -2595,18 +2623,8 @@ double gan_frechet_distance(const double *mu1, const double *cov1, const double 
             R[(size_t)i * d + j] = s;
         }
     /* T = S2 R, then V = R T = R S2 R (V is free again). */
-    for (i = 0; i < d; i++)
-        for (j = 0; j < d; j++) {
-            double s = 0;
-            for (k = 0; k < d; k++) s += cov2[(size_t)i * d + k] * R[(size_t)k * d + j];
-            T[(size_t)i * d + j] = s;
-        }
-    for (i = 0; i < d; i++)
-        for (j = 0; j < d; j++) {
-            double s = 0;
-            for (k = 0; k < d; k++) s += R[(size_t)i * d + k] * T[(size_t)k * d + j];
-            V[(size_t)i * d + j] = s;
-        }
+    gan__matmul_d(T, cov2, R, d);
+    gan__matmul_d(V, R, T, d);
     if (gan_sym_eigen(V, d, lambda, NULL, err)) { GAN_FREE(V); return -1; }
     for (i = 0; i < d; i++) tr_sqrt += sqrt(lambda[i] > 0 ? lambda[i] : 0);
     for (i = 0; i < d; i++) {

@@ -179,6 +179,20 @@ static void test_model_files(void)
         CHECK(caught == (int)((size + 6) / 7), "a flipped bit went unnoticed (%d of %lu caught)", caught,
               (unsigned long)((size + 6) / 7));
     }
+    /* Extra bytes before a valid CRC: the fields end early, which the reader must notice. */
+    {
+        unsigned char *longer = (unsigned char *)malloc(size + 4);
+        uint32_t crc;
+        if (longer) {
+            memcpy(longer, buf, size - 4);
+            memset(longer + size - 4, 0, 4);
+            crc = gan_crc32(0, longer, size);
+            for (i = 0; i < 4; i++) longer[size + i] = (unsigned char)(crc >> (8 * i));
+            CHECK(gan_model_load_memory(longer, size + 4, &err) == NULL && contains(err.message, "unexpected bytes"),
+                  "a model file with 4 extra bytes (valid CRC) loaded: %s", err.message);
+            free(longer);
+        } else CHECK(0, "out of memory");
+    }
     /* A checkpoint-kind magic is named as such. */
     memcpy(buf2, buf, size);
     memcpy(buf2, "GANHGEN1", 8);
