@@ -361,7 +361,8 @@ GANDEF gan_model *gan_model_load(const char *path, gan_error *err);
    bytes (type 0x08) are read; every dimension must be in [1, 2^24] and the file must hold
    exactly the bytes its header describes (the error says truncated or trailing bytes).
    gan.h has no zlib: a gzip-compressed file (.gz) is refused with a message to gunzip it.
-   On failure *out is zeroed; nothing is allocated before the sizes have been checked. */
+   On failure *out is zeroed. The header is checked against the file's size before anything
+   is allocated for the data, so no header can ask for more memory than the file holds. */
 typedef struct gan_idx {
     int ndim;              /* 1 to 4 */
     int dims[4];           /* dims[0] = number of items */
@@ -382,7 +383,7 @@ GANDEF int  gan_idx_save(const char *path, const unsigned char *data, int ndim, 
 /* Encodes a (height, width) 8-bit grayscale image as a PNG whose zlib stream holds stored
    (uncompressed) deflate blocks: valid for every PNG reader, about 1 byte per pixel.
    Returns the bytes written, or with buf NULL the size needed; 0 on error (buf too small,
-   a side outside [1, 2^24], more than 2^30 pixels). */
+   a side outside [1, 2^24], more than 2^30 bytes of scanlines). */
 GANDEF size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, void *buf, size_t size,
                                   gan_error *err);
 #ifndef GAN_NO_STDIO
@@ -2262,11 +2263,12 @@ int gan_idx_load(const char *path, gan_idx *out, gan_error *err)
 {
     size_t size, header;
     unsigned char *buf;
+    gan_idx idx;
     if (!out) return gan__fail(err, GAN_ERR_ARGUMENT, "IDX: out is NULL");
     memset(out, 0, sizeof *out);
     buf = (unsigned char *)gan_read_file(path, GAN_MAX_ALLOC, &size, err);
     if (!buf) return err ? err->code : GAN_ERR_IO;
-    if (gan__idx_parse(buf, size, out, &header, err)) {
+    if (gan__idx_parse(buf, size, &idx, &header, err)) {
         char reason[sizeof err->message];
         GAN_FREE(buf);
         if (!err) return GAN_ERR_FORMAT;
@@ -2274,7 +2276,8 @@ int gan_idx_load(const char *path, gan_idx *out, gan_error *err)
         return gan__fail(err, err->code, "%.60s: %.190s", path, reason);
     }
     memmove(buf, buf + header, size - header);
-    out->data = buf;
+    idx.data = buf;
+    *out = idx;
     gan__ok(err);
     return GAN_OK;
 }
@@ -2353,9 +2356,8 @@ size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, v
 {
     static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     unsigned char ihdr[13], *out = (unsigned char *)buf, *p;
-    size_t raw, blocks, idat, total, done, pos;
+    size_t raw, blocks, idat, total, done, block, pos;
     uint32_t adler = 1;
-    int y;
     if (width < 1 || width > GAN__PNG_MAX_SIDE || height < 1 || height > GAN__PNG_MAX_SIDE) {
         gan__fail(err, GAN_ERR_ARGUMENT, "PNG: size %d x %d out of range [1, %d]", width, height, GAN__PNG_MAX_SIDE);
         return 0;
@@ -2363,7 +2365,7 @@ size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, v
     if (!pixels) { gan__fail(err, GAN_ERR_ARGUMENT, "PNG: pixels is NULL"); return 0; }
     raw = (size_t)height * ((size_t)width + 1);           /* below 2^49: no overflow */
     if (raw > GAN__PNG_MAX_RAW) {
-        gan__fail(err, GAN_ERR_ARGUMENT, "PNG: %d x %d is more than 2^30 bytes of pixels", width, height);
+        gan__fail(err, GAN_ERR_ARGUMENT, "PNG: %d x %d is more than 2^30 bytes of scanlines", width, height);
         return 0;
     }
     blocks = (raw + GAN__DEFLATE_STORED_MAX - 1) / GAN__DEFLATE_STORED_MAX;
@@ -2387,36 +2389,22 @@ size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, v
     pos += gan__png_chunk(out + pos, "IHDR", ihdr, 13);
 
     /* IDAT's data, written in place: zlib header 78 01 (deflate, 32K window, no dictionary;
-       0x7801 is a multiple of 31), the stored blocks, then Adler-32. */
+       0x7801 is a multiple of 31), the stored blocks, then Adler-32. Raw byte r is column
+       r % (width + 1) of scanline r / (width + 1), column 0 being the filter byte. */
     p = out + pos + 8;
     *p++ = 0x78; *p++ = 0x01;
-    done = 0;    /* raw bytes emitted so far; the raw byte r is row r / (width+1) */
-    for (y = 0; y < height; y++) {
-        const unsigned char *row = pixels + (size_t)y * width;
-        size_t x = 0;
-        /* A row is its filter byte then width pixels; a block may begin anywhere in it. */
-        for (;;) {
-            size_t in_row = (size_t)width + 1 - x, in_block, n;
-            if (done % GAN__DEFLATE_STORED_MAX == 0) {
-                const size_t len = raw - done < GAN__DEFLATE_STORED_MAX ? raw - done : GAN__DEFLATE_STORED_MAX;
-                *p++ = (unsigned char)(done + len == raw);   /* BFINAL on the last block, BTYPE 00 */
-                *p++ = (unsigned char)len; *p++ = (unsigned char)(len >> 8);
-                *p++ = (unsigned char)~len; *p++ = (unsigned char)(~len >> 8);
-            }
-            in_block = GAN__DEFLATE_STORED_MAX - done % GAN__DEFLATE_STORED_MAX;
-            n = in_row < in_block ? in_row : in_block;
-            if (x == 0) {           /* the filter byte */
-                *p = 0;
-                adler = gan__adler32(adler, p, 1);
-                p++; x++; done++; n--;
-            }
-            if (n > 0) {
-                memcpy(p, row + x - 1, n);
-                adler = gan__adler32(adler, p, n);
-                p += n; x += n; done += n;
-            }
-            if (x == (size_t)width + 1) break;
+    for (done = 0; done < raw; done += block) {
+        const size_t stride = (size_t)width + 1;
+        size_t r;
+        block = raw - done < GAN__DEFLATE_STORED_MAX ? raw - done : GAN__DEFLATE_STORED_MAX;
+        *p++ = (unsigned char)(done + block == raw);    /* BFINAL on the last block, BTYPE 00 */
+        *p++ = (unsigned char)block; *p++ = (unsigned char)(block >> 8);
+        *p++ = (unsigned char)~block; *p++ = (unsigned char)(~block >> 8);
+        for (r = done; r < done + block; r++) {
+            const size_t column = r % stride;
+            *p++ = column == 0 ? 0 : pixels[r / stride * (size_t)width + column - 1];
         }
+        adler = gan__adler32(adler, p - block, block);
     }
     gan__put_be32(p, adler);
     p += 4;

@@ -410,6 +410,7 @@ static void test_idx_memory(void)
         CHECK(gan_idx_load(SCRATCH "mnistlib-short-idx", &idx, &err) == GAN_ERR_FORMAT &&
               contains(err.message, "mnistlib-short-idx") && contains(err.message, "truncated"),
               "a truncated IDX file: %s", err.message);
+        CHECK(idx.ndim == 0 && idx.dims[0] == 0 && idx.data == NULL, "a refused IDX file left *out filled in");
     }
 }
 
