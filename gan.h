@@ -222,7 +222,8 @@ GANDEF float gan_sigmoid(float x);
    and grad is left untouched. */
 GANDEF float gan_loss_softmax_ce(const float *logits, const int *labels, int n, int classes, float scale,
                                  float *grad);
-/* probs (n, classes) = softmax of each row of logits (n, classes); probs may equal logits. */
+/* probs (n, classes) = softmax of each row of logits (n, classes); probs may equal logits.
+   Does nothing if classes < 1. */
 GANDEF void  gan_softmax(const float *logits, int n, int classes, float *probs);
 
 /* ---- 4. optimizers ---------------------------------------------------------------- */
@@ -1207,6 +1208,7 @@ float gan_loss_softmax_ce(const float *logits, const int *labels, int n, int cla
 void gan_softmax(const float *logits, int n, int classes, float *probs)
 {
     int i, k;
+    if (!logits || !probs || classes < 1) return;
     for (i = 0; i < n; i++) {
         const float *l = logits + (size_t)i * classes;
         float *p = probs + (size_t)i * classes;
