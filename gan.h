@@ -48,6 +48,11 @@
      4. optimizers: SGD, RMSProp (TensorFlow and PyTorch flavours), Adam
      5. the GAN training step (Algorithm 1 of Goodfellow et al. 2014)
      6. checkpoints: save, load, resume, and a generator-only export for sampling
+     7. model files: one model alone (a classifier, for instance)
+     8. IDX data files, the format MNIST comes in
+     9. images: grayscale PNG writer and image grids
+    10. evaluation: mean and covariance, symmetric eigen-decomposition, Frechet distance,
+        Inception score
 
    CONVENTIONS
      Functions that can fail return GAN_OK (0) or an error code, or NULL, and fill the
@@ -209,6 +214,18 @@ GANDEF float gan_loss_g(int loss, const float *logit, int n, float scale, float 
 GANDEF float gan_softplus(float x);
 GANDEF float gan_sigmoid(float x);
 
+/* Softmax cross-entropy of n rows of `classes` logits against integer labels in [0, classes),
+   the mean over rows of log(sum_k e^l_k) - l_label, with the log-sum-exp taken around the
+   row's maximum so that any finite logits give a finite loss. If grad (n, classes) is not
+   NULL it gets scale * (softmax(l) - onehot(label)) / n. Every label is checked first: if one
+   is out of range (or n or classes < 1) the result is -1 (a cross-entropy is never negative)
+   and grad is left untouched. */
+GANDEF float gan_loss_softmax_ce(const float *logits, const int *labels, int n, int classes, float scale,
+                                 float *grad);
+/* probs (n, classes) = softmax of each row of logits (n, classes); probs may equal logits.
+   Does nothing if classes < 1. */
+GANDEF void  gan_softmax(const float *logits, int n, int classes, float *probs);
+
 /* ---- 4. optimizers ---------------------------------------------------------------- */
 
 enum { GAN_SGD = 1, GAN_RMSPROP_TF, GAN_RMSPROP_TORCH, GAN_ADAM };
@@ -326,6 +343,89 @@ GANDEF void *gan_read_file(const char *path, size_t max_bytes, size_t *size, gan
 /* Writes n bytes to path through path.tmp and a rename. */
 GANDEF int   gan_write_file_atomic(const char *path, const void *data, size_t n, gan_error *err);
 #endif
+
+/* ---- 7. model files: one model alone ------------------------------------------------ */
+
+/* A single model (a classifier, say) with its parameters, running statistics and generator
+   state, in the checkpoint format with magic "GANHMDL1". Memory functions as in section 6. */
+GANDEF size_t     gan_model_save_memory(const gan_model *m, void *buf, size_t size, gan_error *err);
+GANDEF gan_model *gan_model_load_memory(const void *buf, size_t size, gan_error *err);
+#ifndef GAN_NO_STDIO
+GANDEF int        gan_model_save(const gan_model *m, const char *path, gan_error *err);
+GANDEF gan_model *gan_model_load(const char *path, gan_error *err);
+#endif
+
+/* ---- 8. IDX data files (the MNIST format) ------------------------------------------- */
+
+/* IDX (LeCun's MNIST files): bytes 00 00, an element type, the number of dimensions, then
+   each dimension as a big-endian u32, then the elements in row-major order. Only unsigned
+   bytes (type 0x08) are read; every dimension must be in [1, 2^24] and the file must hold
+   exactly the bytes its header describes (the error says truncated or trailing bytes).
+   gan.h has no zlib: a gzip-compressed file (.gz) is refused with a message to gunzip it.
+   On failure *out is zeroed. The header is checked against the file's size before anything
+   is allocated for the data, so no header can ask for more memory than the file holds. */
+typedef struct gan_idx {
+    int ndim;              /* 1 to 4 */
+    int dims[4];           /* dims[0] = number of items */
+    size_t item_size;      /* bytes per item: product of dims[1..ndim-1] (1 for labels) */
+    unsigned char *data;   /* (dims[0], item_size) bytes; free with gan_idx_free */
+} gan_idx;
+GANDEF int  gan_idx_load_memory(const void *buf, size_t size, gan_idx *out, gan_error *err);
+GANDEF void gan_idx_free(gan_idx *idx);   /* frees data and zeroes *idx; idx may be NULL */
+#ifndef GAN_NO_STDIO
+/* Reads the whole file (at most GAN_MAX_ALLOC bytes) into one allocation; errors name path. */
+GANDEF int  gan_idx_load(const char *path, gan_idx *out, gan_error *err);
+/* Writes data (dims[0] * ... * dims[ndim-1] bytes) as an unsigned-byte IDX file, atomically. */
+GANDEF int  gan_idx_save(const char *path, const unsigned char *data, int ndim, const int *dims, gan_error *err);
+#endif
+
+/* ---- 9. images: grayscale PNG and image grids --------------------------------------- */
+
+/* Encodes a (height, width) 8-bit grayscale image as a PNG whose zlib stream holds stored
+   (uncompressed) deflate blocks: valid for every PNG reader, about 1 byte per pixel.
+   Returns the bytes written, or with buf NULL the size needed; 0 on error (buf too small,
+   a side outside [1, 2^24], more than 2^30 bytes of scanlines). */
+GANDEF size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, void *buf, size_t size,
+                                  gan_error *err);
+#ifndef GAN_NO_STDIO
+GANDEF int    gan_png_write_gray(const char *path, const unsigned char *pixels, int width, int height,
+                                 gan_error *err);   /* atomic, like every file gan.h writes */
+#endif
+/* Tiles n images of (h, w) floats into a rows x cols grid, row by row, with `pad` pixels of
+   background (0) around and between them, mapping [lo, hi] linearly to [0, 255] with
+   rounding half up and clamping (tanh output: lo -1, hi 1; NaN becomes 0). dst is
+   (rows*h + (rows+1)*pad, cols*w + (cols+1)*pad) bytes; images beyond n stay background,
+   images beyond rows*cols are left out. Does nothing if a size is < 1 (pad < 0) or hi <= lo. */
+GANDEF void   gan_image_grid(unsigned char *dst, const float *images, int n, int h, int w, int rows, int cols,
+                             int pad, float lo, float hi);
+
+/* ---- 10. evaluation: Frechet distance and Inception score --------------------------- */
+
+/* For scoring a generator after (not during) training: these work in double precision and
+   the eigen-decomposition and the Frechet distance allocate their own scratch. */
+
+/* Mean (d) and unbiased covariance (d, d) (divided by n - 1) of n rows x (n, d), n >= 2. */
+GANDEF int    gan_mean_cov(const float *x, int n, int d, double *mean, double *cov, gan_error *err);
+/* Eigen-decomposition a = V diag(eigenvalues) V^T of a symmetric (n, n) matrix by cyclic
+   Jacobi rotations; eigenvalues ascending, eigenvectors (n, n) as columns (may be NULL).
+   The two triangles of a are averaged; n <= 4096. Each sweep costs O(n^3) and 7 to 10
+   sweeps are typical (n = 256: about 0.6 s). Allocates 2 n^2 doubles of scratch. */
+GANDEF int    gan_sym_eigen(const double *a, int n, double *eigenvalues, double *eigenvectors, gan_error *err);
+/* Frechet distance between N(mu1, cov1) and N(mu2, cov2), each of dimension d:
+     ||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1^(1/2) S2 S1^(1/2))^(1/2))
+   with the square roots from symmetric eigen-decompositions; eigenvalues that round-off
+   makes negative count as 0, and a total that round-off makes negative is returned as 0.
+   Costs about two eigen-decompositions of size d (d <= 4096); allocates 5 d^2 doubles of
+   scratch. Returns -1 on error (bad sizes, non-finite input). */
+GANDEF double gan_frechet_distance(const double *mu1, const double *cov1, const double *mu2, const double *cov2,
+                                   int d, gan_error *err);
+/* Inception score exp(E_x KL(p(y|x) || p(y))) of class probabilities probs (n, classes),
+   computed on `splits` consecutive splits (split i holds rows [i n / splits, (i+1) n / splits)),
+   with p(y) the split's mean prediction. Returns the mean over splits and, if std_out is
+   not NULL, their standard deviation (divided by splits, as the reference code does);
+   -1 on error (n < splits, a probability outside [0, 1], a row not summing to 1 +- 1e-3). */
+GANDEF double gan_inception_score(const float *probs, int n, int classes, int splits, double *std_out,
+                                  gan_error *err);
 
 #ifdef __cplusplus
 }
@@ -1075,6 +1175,49 @@ static float gan__mean_output(int loss, const float *logit, int n)
                             loss == GAN_LOSS_BOUNDARY_SEEKING;
     for (i = 0; i < n; i++) s += probability ? gan_sigmoid(logit[i]) : logit[i];
     return (float)(s / n);
+}
+
+/* Softmax cross-entropy, one row at a time, with m = max_k l_k:
+     log sum_k e^l_k = m + log sum_k e^(l_k - m)   (every exponent <= 0: no overflow)
+     loss = logsumexp(l) - l_label,   d loss / d l_k = softmax(l)_k - [k == label]. */
+float gan_loss_softmax_ce(const float *logits, const int *labels, int n, int classes, float scale, float *grad)
+{
+    double sum = 0;
+    int i, k;
+    if (!logits || !labels || n < 1 || classes < 1) return -1.0f;
+    for (i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= classes) return -1.0f;
+    for (i = 0; i < n; i++) {
+        const float *l = logits + (size_t)i * classes;
+        float m = l[0];
+        double z = 0, lse;
+        for (k = 1; k < classes; k++) if (l[k] > m) m = l[k];
+        for (k = 0; k < classes; k++) z += exp((double)l[k] - m);
+        lse = m + log(z);
+        sum += lse - l[labels[i]];
+        if (grad) {
+            float *g = grad + (size_t)i * classes;
+            for (k = 0; k < classes; k++)
+                g[k] = scale * (float)(exp((double)l[k] - lse) - (k == labels[i])) / (float)n;
+        }
+    }
+    return (float)(sum / n);
+}
+
+/* softmax(l)_k = e^(l_k - m) / sum_j e^(l_j - m), m = max_j l_j. */
+void gan_softmax(const float *logits, int n, int classes, float *probs)
+{
+    int i, k;
+    if (!logits || !probs || classes < 1) return;
+    for (i = 0; i < n; i++) {
+        const float *l = logits + (size_t)i * classes;
+        float *p = probs + (size_t)i * classes;
+        float m = l[0];
+        double z = 0;
+        for (k = 1; k < classes; k++) if (l[k] > m) m = l[k];
+        for (k = 0; k < classes; k++) { p[k] = (float)exp((double)l[k] - m); z += p[k]; }
+        for (k = 0; k < classes; k++) p[k] = (float)(p[k] / z);
+    }
 }
 
 /* ---- 4. optimizers ----------------------------------------------------------------- */
@@ -1977,6 +2120,573 @@ gan_sampler *gan_sampler_load(const char *path, uint64_t seed, gan_error *err)
     return s;
 }
 #endif /* GAN_NO_STDIO */
+
+/* ---- 7. model files ---------------------------------------------------------------- */
+
+static const char gan__magic_model[8] = {'G', 'A', 'N', 'H', 'M', 'D', 'L', '1'};
+
+/* Header, the model exactly as a checkpoint stores it, CRC. */
+size_t gan_model_save_memory(const gan_model *m, void *buf, size_t size, gan_error *err)
+{
+    gan__writer w;
+    if (!m) { gan__fail(err, GAN_ERR_ARGUMENT, "model save: model is NULL"); return 0; }
+    w.buf = (unsigned char *)buf; w.size = size; w.pos = 0;
+    gan__put_header(&w, gan__magic_model);
+    gan__put_model(&w, m);
+    return gan__finish(&w, err);
+}
+
+gan_model *gan_model_load_memory(const void *buf, size_t size, gan_error *err)
+{
+    gan__reader r;
+    gan_model *m;
+    if (gan__open(&r, buf, size, gan__magic_model, "model file", err)) return NULL;
+    if (!(m = gan__get_model(&r, "model file", err))) return NULL;
+    if (r.pos != r.size) {
+        gan__fail(err, GAN_ERR_FORMAT, "model file: unexpected bytes at the end");
+        gan_model_free(m);
+        return NULL;
+    }
+    gan__ok(err);
+    return m;
+}
+
+#ifndef GAN_NO_STDIO
+int gan_model_save(const gan_model *m, const char *path, gan_error *err)
+{
+    size_t n = gan_model_save_memory(m, NULL, 0, err);
+    void *buf;
+    int rc;
+    if (n == 0) return err ? err->code : GAN_ERR_ARGUMENT;
+    if (!(buf = gan__alloc(n, err, "save buffer"))) return err ? err->code : GAN_ERR_MEMORY;
+    gan_model_save_memory(m, buf, n, err);
+    rc = gan_write_file_atomic(path, buf, n, err);
+    GAN_FREE(buf);
+    return rc;
+}
+
+gan_model *gan_model_load(const char *path, gan_error *err)
+{
+    size_t size;
+    void *buf = gan_read_file(path, GAN_MAX_ALLOC, &size, err);
+    gan_model *m;
+    if (!buf) return NULL;
+    m = gan_model_load_memory(buf, size, err);
+    GAN_FREE(buf);
+    return m;
+}
+#endif /* GAN_NO_STDIO */
+
+/* ---- 8. IDX data files ------------------------------------------------------------- */
+
+/* No IDX dimension is larger than this; MNIST's largest is 60,000. */
+#define GAN__IDX_MAX_DIM (1 << 24)
+
+static uint32_t gan__be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
+}
+
+/* Checks an IDX header against the size of the whole file and fills out's shape (not its
+   data). Returns GAN_OK and the header's length in *header_bytes. The element count is
+   compared with the bytes that follow the header one factor at a time, so no product can
+   overflow and nothing is allocated for a file that does not hold its data. */
+static int gan__idx_parse(const unsigned char *b, size_t size, gan_idx *out, size_t *header_bytes, gan_error *err)
+{
+    size_t header, available, count = 1;
+    int i, ndim;
+    if (size >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+        return gan__fail(err, GAN_ERR_FORMAT, "IDX: the data is gzip-compressed (starts with 1f 8b): gunzip it "
+                         "first, gan.h reads only uncompressed IDX files");
+    if (size < 4)
+        return gan__fail(err, GAN_ERR_FORMAT, "IDX: truncated: %lu bytes, shorter than the 4-byte magic",
+                         (unsigned long)size);
+    if (b[0] != 0 || b[1] != 0)
+        return gan__fail(err, GAN_ERR_FORMAT, "IDX: bad magic %02x %02x %02x %02x (an IDX file starts with 00 00)",
+                         b[0], b[1], b[2], b[3]);
+    if (b[2] != 0x08)
+        return gan__fail(err, GAN_ERR_FORMAT, "IDX: element type 0x%02x is not supported, only unsigned bytes (0x08)",
+                         b[2]);
+    ndim = b[3];
+    if (ndim < 1 || ndim > 4)
+        return gan__fail(err, GAN_ERR_FORMAT, "IDX: %d dimensions, gan.h reads 1 to 4", ndim);
+    header = 4 + 4 * (size_t)ndim;
+    if (size < header)
+        return gan__fail(err, GAN_ERR_FORMAT, "IDX: truncated: %lu bytes, the header alone needs %lu",
+                         (unsigned long)size, (unsigned long)header);
+    available = size - header;
+    for (i = 0; i < ndim; i++) {
+        const uint32_t dim = gan__be32(b + 4 + 4 * i);
+        if (dim < 1 || dim > GAN__IDX_MAX_DIM)
+            return gan__fail(err, GAN_ERR_FORMAT, "IDX: dimension %d is %lu, outside [1, %d]", i, (unsigned long)dim,
+                             GAN__IDX_MAX_DIM);
+        if (count > available / dim)
+            return gan__fail(err, GAN_ERR_FORMAT, "IDX: truncated: the dimensions describe more than the %lu data "
+                             "bytes the file holds", (unsigned long)available);
+        count *= dim;
+        out->dims[i] = (int)dim;
+    }
+    if (count != available)
+        return gan__fail(err, GAN_ERR_FORMAT, "IDX: %lu trailing bytes after the %lu data bytes the header describes",
+                         (unsigned long)(available - count), (unsigned long)count);
+    for (; i < 4; i++) out->dims[i] = 0;
+    out->ndim = ndim;
+    out->item_size = count / (size_t)out->dims[0];
+    out->data = NULL;
+    *header_bytes = header;
+    return GAN_OK;
+}
+
+int gan_idx_load_memory(const void *buf, size_t size, gan_idx *out, gan_error *err)
+{
+    gan_idx idx;
+    size_t header;
+    if (!buf || !out) return gan__fail(err, GAN_ERR_ARGUMENT, "IDX: buffer or out is NULL");
+    memset(out, 0, sizeof *out);
+    if (gan__idx_parse((const unsigned char *)buf, size, &idx, &header, err)) return err ? err->code : GAN_ERR_FORMAT;
+    idx.data = (unsigned char *)gan__alloc(size - header, err, "IDX data");
+    if (!idx.data) return GAN_ERR_MEMORY;
+    memcpy(idx.data, (const unsigned char *)buf + header, size - header);
+    *out = idx;
+    gan__ok(err);
+    return GAN_OK;
+}
+
+void gan_idx_free(gan_idx *idx)
+{
+    if (!idx) return;
+    if (idx->data) GAN_FREE(idx->data);
+    memset(idx, 0, sizeof *idx);
+}
+
+#ifndef GAN_NO_STDIO
+/* Reads the file whole, then slides the data over the header: one allocation, no copy. */
+int gan_idx_load(const char *path, gan_idx *out, gan_error *err)
+{
+    size_t size, header;
+    unsigned char *buf;
+    gan_idx idx;
+    if (!out) return gan__fail(err, GAN_ERR_ARGUMENT, "IDX: out is NULL");
+    memset(out, 0, sizeof *out);
+    buf = (unsigned char *)gan_read_file(path, GAN_MAX_ALLOC, &size, err);
+    if (!buf) return err ? err->code : GAN_ERR_IO;
+    if (gan__idx_parse(buf, size, &idx, &header, err)) {
+        char reason[sizeof err->message];
+        GAN_FREE(buf);
+        if (!err) return GAN_ERR_FORMAT;
+        memcpy(reason, err->message, sizeof reason);
+        return gan__fail(err, err->code, "%.60s: %.190s", path, reason);
+    }
+    memmove(buf, buf + header, size - header);
+    idx.data = buf;
+    *out = idx;
+    gan__ok(err);
+    return GAN_OK;
+}
+
+int gan_idx_save(const char *path, const unsigned char *data, int ndim, const int *dims, gan_error *err)
+{
+    size_t count = 1, header, k;
+    unsigned char *buf;
+    int i, rc;
+    if (!path || !data || !dims) return gan__fail(err, GAN_ERR_ARGUMENT, "IDX save: path, data or dims is NULL");
+    if (ndim < 1 || ndim > 4) return gan__fail(err, GAN_ERR_ARGUMENT, "IDX save: ndim %d out of range [1, 4]", ndim);
+    for (i = 0; i < ndim; i++) {
+        if (dims[i] < 1 || dims[i] > GAN__IDX_MAX_DIM)
+            return gan__fail(err, GAN_ERR_ARGUMENT, "IDX save: dims[%d] = %d out of range [1, %d]", i, dims[i],
+                             GAN__IDX_MAX_DIM);
+        if (count > GAN_MAX_ALLOC / (size_t)dims[i])
+            return gan__fail(err, GAN_ERR_MEMORY, "IDX save: more than GAN_MAX_ALLOC bytes");
+        count *= (size_t)dims[i];
+    }
+    header = 4 + 4 * (size_t)ndim;
+    if (count > GAN_MAX_ALLOC - header) return gan__fail(err, GAN_ERR_MEMORY, "IDX save: more than GAN_MAX_ALLOC bytes");
+    if (!(buf = (unsigned char *)gan__alloc(header + count, err, "IDX save buffer"))) return GAN_ERR_MEMORY;
+    buf[0] = 0; buf[1] = 0; buf[2] = 0x08; buf[3] = (unsigned char)ndim;
+    for (i = 0; i < ndim; i++)
+        for (k = 0; k < 4; k++) buf[4 + 4 * i + k] = (unsigned char)((uint32_t)dims[i] >> (24 - 8 * k));
+    memcpy(buf + header, data, count);
+    rc = gan_write_file_atomic(path, buf, header + count, err);
+    GAN_FREE(buf);
+    return rc;
+}
+#endif /* GAN_NO_STDIO */
+
+/* ---- 9. images --------------------------------------------------------------------- */
+
+/* PNG (RFC 2083): the 8-byte signature, then chunks, each length (big-endian u32), a 4-letter
+   type, the data and a CRC-32 of type and data. IHDR gives the size and pixel format, IDAT
+   the image as a zlib stream (RFC 1950: 2 header bytes, deflate data, Adler-32 of the raw
+   bytes), IEND ends the file. The raw bytes are the scanlines, each a filter byte (0: none)
+   and the row's pixels; deflate (RFC 1951) may store them verbatim in blocks of at most
+   65535 bytes, each a header byte (1 on the last block), then LEN and ~LEN (little-endian). */
+#define GAN__PNG_MAX_SIDE (1 << 24)
+#define GAN__PNG_MAX_RAW ((uint64_t)1 << 30)
+#define GAN__DEFLATE_STORED_MAX 65535u
+
+static void gan__put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16); p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v;
+}
+
+/* Adler-32: a = 1 + sum of the bytes, b = sum of the successive a, both mod 65521. */
+static uint32_t gan__adler32(uint32_t adler, const unsigned char *p, size_t n)
+{
+    uint32_t a = adler & 0xffff, b = adler >> 16;
+    while (n > 0) {
+        size_t k, run = n < 5552 ? n : 5552;  /* 5552 bytes cannot overflow b before the mod */
+        for (k = 0; k < run; k++) { a += p[k]; b += a; }
+        a %= 65521; b %= 65521;
+        p += run; n -= run;
+    }
+    return b << 16 | a;
+}
+
+/* Writes a chunk's length, type and data at p (data already in place when data is NULL)
+   and its CRC; returns the bytes taken. */
+static size_t gan__png_chunk(unsigned char *p, const char type[4], const unsigned char *data, size_t n)
+{
+    gan__put_be32(p, (uint32_t)n);
+    memcpy(p + 4, type, 4);
+    if (data) memcpy(p + 8, data, n);
+    gan__put_be32(p + 8 + n, gan_crc32(0, p + 4, n + 4));
+    return n + 12;
+}
+
+size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, void *buf, size_t size,
+                           gan_error *err)
+{
+    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char ihdr[13], *out = (unsigned char *)buf, *p;
+    size_t raw, blocks, idat, total, done, block, pos;
+    uint32_t adler = 1;
+    if (width < 1 || width > GAN__PNG_MAX_SIDE || height < 1 || height > GAN__PNG_MAX_SIDE) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "PNG: size %d x %d out of range [1, %d]", width, height, GAN__PNG_MAX_SIDE);
+        return 0;
+    }
+    if (!pixels) { gan__fail(err, GAN_ERR_ARGUMENT, "PNG: pixels is NULL"); return 0; }
+    /* Scanline bytes, below 2^49 in 64 bits, then capped so that every size fits a size_t. */
+    if ((uint64_t)height * ((uint64_t)width + 1) > GAN__PNG_MAX_RAW) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "PNG: %d x %d is more than 2^30 bytes of scanlines", width, height);
+        return 0;
+    }
+    raw = (size_t)height * ((size_t)width + 1);
+    blocks = (raw + GAN__DEFLATE_STORED_MAX - 1) / GAN__DEFLATE_STORED_MAX;
+    idat = 2 + 5 * blocks + raw + 4;
+    total = 8 + (12 + 13) + (12 + idat) + 12;
+    if (!buf) { gan__ok(err); return total; }
+    if (size < total) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "PNG: buffer of %lu bytes is smaller than the %lu needed",
+                  (unsigned long)size, (unsigned long)total);
+        return 0;
+    }
+    memcpy(out, signature, 8);
+    pos = 8;
+    gan__put_be32(ihdr, (uint32_t)width);
+    gan__put_be32(ihdr + 4, (uint32_t)height);
+    ihdr[8] = 8;    /* bits per sample */
+    ihdr[9] = 0;    /* colour type: grayscale */
+    ihdr[10] = 0;   /* compression: deflate */
+    ihdr[11] = 0;   /* filter method: adaptive (every row uses filter 0) */
+    ihdr[12] = 0;   /* no interlace */
+    pos += gan__png_chunk(out + pos, "IHDR", ihdr, 13);
+
+    /* IDAT's data, written in place: zlib header 78 01 (deflate, 32K window, no dictionary;
+       0x7801 is a multiple of 31), the stored blocks, then Adler-32. Raw byte r is column
+       r % (width + 1) of scanline r / (width + 1), column 0 being the filter byte. */
+    p = out + pos + 8;
+    *p++ = 0x78; *p++ = 0x01;
+    for (done = 0; done < raw; done += block) {
+        const size_t stride = (size_t)width + 1;
+        size_t r;
+        block = raw - done < GAN__DEFLATE_STORED_MAX ? raw - done : GAN__DEFLATE_STORED_MAX;
+        *p++ = (unsigned char)(done + block == raw);    /* BFINAL on the last block, BTYPE 00 */
+        *p++ = (unsigned char)block; *p++ = (unsigned char)(block >> 8);
+        *p++ = (unsigned char)~block; *p++ = (unsigned char)(~block >> 8);
+        for (r = done; r < done + block; r++) {
+            const size_t column = r % stride;
+            *p++ = column == 0 ? 0 : pixels[r / stride * (size_t)width + column - 1];
+        }
+        adler = gan__adler32(adler, p - block, block);
+    }
+    gan__put_be32(p, adler);
+    p += 4;
+    GAN_ASSERT((size_t)(p - (out + pos + 8)) == idat && done == raw);
+    pos += gan__png_chunk(out + pos, "IDAT", NULL, idat);
+    pos += gan__png_chunk(out + pos, "IEND", NULL, 0);
+    GAN_ASSERT(pos == total);
+    gan__ok(err);
+    return total;
+}
+
+#ifndef GAN_NO_STDIO
+int gan_png_write_gray(const char *path, const unsigned char *pixels, int width, int height, gan_error *err)
+{
+    size_t n = gan_png_encode_gray(pixels, width, height, NULL, 0, err);
+    void *buf;
+    int rc;
+    if (n == 0) return err ? err->code : GAN_ERR_ARGUMENT;
+    if (!(buf = gan__alloc(n, err, "PNG buffer"))) return GAN_ERR_MEMORY;
+    gan_png_encode_gray(pixels, width, height, buf, n, err);
+    rc = gan_write_file_atomic(path, buf, n, err);
+    GAN_FREE(buf);
+    return rc;
+}
+#endif /* GAN_NO_STDIO */
+
+/* Pixel = round_half_up(255 (v - lo) / (hi - lo)), clamped to [0, 255]. */
+void gan_image_grid(unsigned char *dst, const float *images, int n, int h, int w, int rows, int cols, int pad,
+                    float lo, float hi)
+{
+    const size_t H = (size_t)rows * h + (size_t)(rows + 1) * pad, W = (size_t)cols * w + (size_t)(cols + 1) * pad;
+    const double scale = 255.0 / ((double)hi - lo);
+    int i, y, x;
+    if (!dst || h < 1 || w < 1 || rows < 1 || cols < 1 || pad < 0 || !(hi > lo)) return;
+    memset(dst, 0, H * W);
+    if (!images) return;
+    for (i = 0; i < n && i < rows * cols; i++) {
+        const float *img = images + (size_t)i * h * w;
+        unsigned char *tile = dst + ((size_t)(i / cols) * (h + pad) + pad) * W + (size_t)(i % cols) * (w + pad) + pad;
+        for (y = 0; y < h; y++)
+            for (x = 0; x < w; x++) {
+                const double v = floor(((double)img[(size_t)y * w + x] - lo) * scale + 0.5);
+                tile[(size_t)y * W + x] = (unsigned char)(v >= 255 ? 255 : v > 0 ? v : 0);  /* NaN -> 0 */
+            }
+    }
+}
+
+/* ---- 10. evaluation ---------------------------------------------------------------- */
+
+/* mean_j = sum_i x_ij / n; cov_jk = sum_i (x_ij - mean_j)(x_ik - mean_k) / (n - 1), in double,
+   upper triangle accumulated and mirrored. */
+int gan_mean_cov(const float *x, int n, int d, double *mean, double *cov, gan_error *err)
+{
+    int i, j, k;
+    if (!x || !mean || !cov) return gan__fail(err, GAN_ERR_ARGUMENT, "mean_cov: x, mean or cov is NULL");
+    if (n < 2 || d < 1 || d > GAN__MAX_DIM)
+        return gan__fail(err, GAN_ERR_ARGUMENT, "mean_cov: needs n >= 2 rows (got %d) and d in [1, %d] (got %d)",
+                         n, GAN__MAX_DIM, d);
+    for (j = 0; j < d; j++) mean[j] = 0;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < d; j++) mean[j] += x[(size_t)i * d + j];
+    for (j = 0; j < d; j++) mean[j] /= n;
+    for (j = 0; j < d; j++) for (k = 0; k < d; k++) cov[(size_t)j * d + k] = 0;
+    for (i = 0; i < n; i++) {
+        const float *xi = x + (size_t)i * d;
+        for (j = 0; j < d; j++) {
+            const double a = xi[j] - mean[j];
+            double *cj = cov + (size_t)j * d;
+            for (k = j; k < d; k++) cj[k] += a * (xi[k] - mean[k]);
+        }
+    }
+    for (j = 0; j < d; j++)
+        for (k = j; k < d; k++) {
+            cov[(size_t)j * d + k] /= n - 1;
+            cov[(size_t)k * d + j] = cov[(size_t)j * d + k];
+        }
+    for (j = 0; j < d; j++)
+        if (!isfinite(mean[j])) return gan__fail(err, GAN_ERR_NONFINITE, "mean_cov: column %d is not finite", j);
+    gan__ok(err);
+    return GAN_OK;
+}
+
+/* Cyclic Jacobi (Golub & Van Loan, Matrix Computations, 8.5): sweep over every pair p < q
+   and zero a_pq with the rotation J that has c on the diagonal at p, q, J_pq = s, J_qp = -s:
+     tau = (a_qq - a_pp) / (2 a_pq),  t = sign(tau) / (|tau| + sqrt(1 + tau^2)),
+     c = 1 / sqrt(1 + t^2),  s = t c,  A <- J^T A J,  V <- V J.
+   J^T A J changes only rows and columns p and q: for k not p or q,
+     a_pk <- c a_pk - s a_qk,  a_qk <- s a_pk + c a_qk   (and the same in the columns),
+     a_pp <- a_pp - t a_pq,    a_qq <- a_qq + t a_pq,    a_pq <- 0.
+   Rows are updated and mirrored into the columns; V is kept transposed (one eigenvector per
+   row) so that its update runs along rows too. The off-diagonal mass falls quadratically
+   once small; stop when it is below 1e-30 of the total (|a_pq| about 1e-15 of the matrix). */
+int gan_sym_eigen(const double *a, int n, double *eigenvalues, double *eigenvectors, gan_error *err)
+{
+    double *A, *VT = NULL, total = 0;
+    int *order;
+    int i, j, k, p, q, sweep;
+    if (!a || !eigenvalues) return gan__fail(err, GAN_ERR_ARGUMENT, "sym_eigen: a or eigenvalues is NULL");
+    if (n < 1 || n > 4096) return gan__fail(err, GAN_ERR_ARGUMENT, "sym_eigen: n %d out of range [1, 4096]", n);
+    for (k = 0; k < n * n; k++)
+        if (!isfinite(a[k])) return gan__fail(err, GAN_ERR_NONFINITE, "sym_eigen: the matrix has a non-finite entry");
+    /* Scratch: A (n, n), V^T (n, n) if eigenvectors are wanted, the sort order (n ints). */
+    A = (double *)gan__alloc(sizeof(double) * (size_t)n * n * (eigenvectors ? 2 : 1) + sizeof(int) * (size_t)n, err,
+                             "sym_eigen scratch");
+    if (!A) return GAN_ERR_MEMORY;
+    if (eigenvectors) VT = A + (size_t)n * n;
+    order = (int *)(A + (size_t)n * n * (eigenvectors ? 2 : 1));
+    for (i = 0; i < n; i++)
+        for (j = 0; j < n; j++) {
+            A[(size_t)i * n + j] = 0.5 * (a[(size_t)i * n + j] + a[(size_t)j * n + i]);
+            total += A[(size_t)i * n + j] * A[(size_t)i * n + j];
+            if (VT) VT[(size_t)i * n + j] = i == j;
+        }
+    for (sweep = 0; sweep < 100; sweep++) {
+        double off = 0;
+        for (p = 0; p < n; p++) for (q = p + 1; q < n; q++) off += 2 * A[(size_t)p * n + q] * A[(size_t)p * n + q];
+        if (off <= 1e-30 * total) break;
+        for (p = 0; p < n - 1; p++)
+            for (q = p + 1; q < n; q++) {
+                double *Ap = A + (size_t)p * n, *Aq = A + (size_t)q * n;
+                const double apq = Ap[q], app = Ap[p], aqq = Aq[q];
+                double tau, t, c, s;
+                if (apq == 0) continue;
+                tau = (aqq - app) / (2 * apq);
+                t = fabs(tau) > 1e150 ? 0.5 / tau : (tau >= 0 ? 1 : -1) / (fabs(tau) + sqrt(1 + tau * tau));
+                c = 1 / sqrt(1 + t * t);
+                s = t * c;
+                for (k = 0; k < n; k++) {
+                    const double apk = Ap[k], aqk = Aq[k];
+                    Ap[k] = c * apk - s * aqk;
+                    Aq[k] = s * apk + c * aqk;
+                }
+                Ap[p] = app - t * apq;
+                Aq[q] = aqq + t * apq;
+                Ap[q] = Aq[p] = 0;
+                for (k = 0; k < n; k++) {
+                    if (k == p || k == q) continue;
+                    A[(size_t)k * n + p] = Ap[k];
+                    A[(size_t)k * n + q] = Aq[k];
+                }
+                if (VT) {
+                    double *Vp = VT + (size_t)p * n, *Vq = VT + (size_t)q * n;
+                    for (k = 0; k < n; k++) {
+                        const double vp = Vp[k], vq = Vq[k];
+                        Vp[k] = c * vp - s * vq;
+                        Vq[k] = s * vp + c * vq;
+                    }
+                }
+            }
+    }
+    if (sweep == 100) {
+        GAN_FREE(A);
+        return gan__fail(err, GAN_ERR_NONFINITE, "sym_eigen: Jacobi did not converge in 100 sweeps");
+    }
+    /* Ascending order (insertion sort of the indices; stable), then the outputs. */
+    for (i = 0; i < n; i++) {
+        const double v = A[(size_t)i * n + i];
+        for (j = i; j > 0 && A[(size_t)order[j - 1] * n + order[j - 1]] > v; j--) order[j] = order[j - 1];
+        order[j] = i;
+    }
+    for (i = 0; i < n; i++) {
+        eigenvalues[i] = A[(size_t)order[i] * n + order[i]];
+        if (VT) for (k = 0; k < n; k++) eigenvectors[(size_t)k * n + i] = VT[(size_t)order[i] * n + k];
+    }
+    GAN_FREE(A);
+    gan__ok(err);
+    return GAN_OK;
+}
+
+/* C = A B for (n, n) matrices, row by row: C_i = sum_k A_ik B_k (rows read in order). */
+static void gan__matmul_d(double *C, const double *A, const double *B, int n)
+{
+    int i, j, k;
+    for (i = 0; i < n; i++) {
+        double *Ci = C + (size_t)i * n;
+        for (j = 0; j < n; j++) Ci[j] = 0;
+        for (k = 0; k < n; k++) {
+            const double aik = A[(size_t)i * n + k];
+            const double *Bk = B + (size_t)k * n;
+            for (j = 0; j < n; j++) Ci[j] += aik * Bk[j];
+        }
+    }
+}
+
+/* With S1 = V diag(l) V^T, R = S1^(1/2) = V diag(sqrt(l)) V^T; M = R S2 R is symmetric
+   positive semi-definite and tr(M^(1/2)) = sum_i sqrt(eig_i(M)). */
+double gan_frechet_distance(const double *mu1, const double *cov1, const double *mu2, const double *cov2, int d,
+                            gan_error *err)
+{
+    double *V, *R, *T, *lambda, dist = 0, tr_sqrt = 0;
+    size_t dd;
+    int i, j, k;
+    if (!mu1 || !cov1 || !mu2 || !cov2) { gan__fail(err, GAN_ERR_ARGUMENT, "frechet: an argument is NULL"); return -1; }
+    if (d < 1 || d > 4096) { gan__fail(err, GAN_ERR_ARGUMENT, "frechet: d %d out of range [1, 4096]", d); return -1; }
+    for (i = 0; i < d; i++)
+        if (!isfinite(mu1[i]) || !isfinite(mu2[i])) {
+            gan__fail(err, GAN_ERR_NONFINITE, "frechet: a mean is not finite");
+            return -1;
+        }
+    dd = (size_t)d * d;
+    V = (double *)gan__alloc(sizeof(double) * (3 * dd + d), err, "frechet scratch");
+    if (!V) return -1;
+    R = V + dd; T = R + dd; lambda = T + dd;
+    if (gan_sym_eigen(cov1, d, lambda, V, err)) { GAN_FREE(V); return -1; }
+    /* R = V diag(sqrt(max(l, 0))) V^T: T = V diag(sqrt l) first. */
+    for (i = 0; i < d; i++)
+        for (j = 0; j < d; j++) T[(size_t)i * d + j] = V[(size_t)i * d + j] * sqrt(lambda[j] > 0 ? lambda[j] : 0);
+    for (i = 0; i < d; i++)
+        for (j = 0; j < d; j++) {
+            double s = 0;
+            for (k = 0; k < d; k++) s += T[(size_t)i * d + k] * V[(size_t)j * d + k];
+            R[(size_t)i * d + j] = s;
+        }
+    /* T = S2 R, then V = R T = R S2 R (V is free again). */
+    gan__matmul_d(T, cov2, R, d);
+    gan__matmul_d(V, R, T, d);
+    if (gan_sym_eigen(V, d, lambda, NULL, err)) { GAN_FREE(V); return -1; }
+    for (i = 0; i < d; i++) tr_sqrt += sqrt(lambda[i] > 0 ? lambda[i] : 0);
+    for (i = 0; i < d; i++) {
+        const double diff = mu1[i] - mu2[i];
+        dist += diff * diff + cov1[(size_t)i * d + i] + cov2[(size_t)i * d + i];
+    }
+    GAN_FREE(V);
+    dist -= 2 * tr_sqrt;
+    gan__ok(err);
+    return dist > 0 ? dist : 0;
+}
+
+/* IS = exp(mean_x KL(p(y|x) || p(y))), KL = sum_y p(y|x) (log p(y|x) - log p(y)), 0 log 0 = 0. */
+double gan_inception_score(const float *probs, int n, int classes, int splits, double *std_out, gan_error *err)
+{
+    double *marginal, sum = 0, sum_sq = 0, mean;
+    int s, i, k;
+    if (!probs) { gan__fail(err, GAN_ERR_ARGUMENT, "inception score: probs is NULL"); return -1; }
+    if (classes < 1 || classes > GAN__MAX_DIM || splits < 1 || n < splits) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "inception score: needs classes >= 1, splits >= 1 and n >= splits "
+                  "(n %d, classes %d, splits %d)", n, classes, splits);
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        double row = 0;
+        for (k = 0; k < classes; k++) {
+            const float p = probs[(size_t)i * classes + k];
+            if (!(p >= 0 && p <= 1)) {
+                gan__fail(err, GAN_ERR_ARGUMENT, "inception score: probs[%d][%d] = %g is not a probability", i, k,
+                          (double)p);
+                return -1;
+            }
+            row += p;
+        }
+        if (fabs(row - 1) > 1e-3) {
+            gan__fail(err, GAN_ERR_ARGUMENT, "inception score: row %d sums to %g, not 1", i, row);
+            return -1;
+        }
+    }
+    marginal = (double *)gan__alloc(sizeof(double) * (size_t)classes, err, "inception score scratch");
+    if (!marginal) return -1;
+    for (s = 0; s < splits; s++) {
+        const int begin = (int)((long long)s * n / splits), end = (int)((long long)(s + 1) * n / splits);
+        double kl = 0, score;
+        for (k = 0; k < classes; k++) marginal[k] = 0;
+        for (i = begin; i < end; i++)
+            for (k = 0; k < classes; k++) marginal[k] += probs[(size_t)i * classes + k];
+        for (k = 0; k < classes; k++) marginal[k] /= end - begin;
+        for (i = begin; i < end; i++)
+            for (k = 0; k < classes; k++) {
+                const double p = probs[(size_t)i * classes + k];
+                if (p > 0) kl += p * (log(p) - log(marginal[k]));
+            }
+        score = exp(kl / (end - begin));
+        sum += score;
+        sum_sq += score * score;
+    }
+    GAN_FREE(marginal);
+    mean = sum / splits;
+    if (std_out) { const double var = sum_sq / splits - mean * mean; *std_out = var > 0 ? sqrt(var) : 0; }
+    gan__ok(err);
+    return mean;
+}
 
 #endif /* GAN_IMPLEMENTATION_DONE */
 #endif /* GAN_IMPLEMENTATION */
