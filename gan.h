@@ -1642,7 +1642,7 @@ static gan_model *gan__get_model(gan__reader *r, const char *which, gan_error *e
     }
     m = gan_model_new((int)input_dim, layers, (int)n_layers, (int)max_batch, err);
     if (!m) {
-        if (err) {
+        if (err && err->code != GAN_ERR_MEMORY) {   /* out of memory stays out of memory */
             char reason[sizeof err->message];
             memcpy(reason, err->message, sizeof reason);
             gan__fail(err, GAN_ERR_FORMAT, "%s: invalid model: %.200s", which, reason);
