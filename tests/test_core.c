@@ -1138,16 +1138,25 @@ static void test_g_step_leaves_d(void)
 
 /* ---- 8. end to end ------------------------------------------------------------------ */
 
-/* examples/gaussian.c, seed 1. Over seeds 1-10 the example's mean stays within 0.1 and its
-   std within 0.12 of the target (README figures); 0.15 each leaves room for rounding
-   differences between compilers and kernels while still failing a GAN that has not learned
-   the distribution (the initial G outputs mean ~0, std ~0.3). */
+/* examples/gaussian.c's own training, seeds 1, 2 and 3. Over seeds 1-10 its mean stays
+   within 0.08 and its std within 0.08 of the target; over seeds 1-40, 38 of 40 stay within
+   0.15 of both (a GAN's last iterate still wanders). The median of three seeds within 0.15
+   tolerates one unlucky seed, e.g. after a change of summation order in the kernels, and
+   still fails a GAN that has not learned the distribution (an untrained G gives mean ~0). */
+static double median3(double a, double b, double c)
+{
+    return a > b ? (b > c ? b : a > c ? c : a) : (a > c ? a : b > c ? c : b);
+}
+
 static void test_gaussian(void)
 {
-    double mean = 0, std = 0;
-    int rc = gaussian_fit(1, &mean, &std, 0);
-    CHECK(rc == 0 && fabs(mean - TARGET_MEAN) < 0.15 && fabs(std - TARGET_STD) < 0.15,
-          "gaussian example, seed 1: mean %.3f std %.3f (target %.2f, %.2f, tolerance 0.15)", mean, std,
+    double mean[3] = { 0, 0, 0 }, std[3] = { 0, 0, 0 }, m, s;
+    int seed, rc = 0;
+    for (seed = 1; seed <= 3; seed++) rc |= gaussian_fit((unsigned long)seed, &mean[seed - 1], &std[seed - 1], 0);
+    m = median3(mean[0], mean[1], mean[2]);
+    s = median3(std[0], std[1], std[2]);
+    CHECK(rc == 0 && fabs(m - TARGET_MEAN) < 0.15 && fabs(s - TARGET_STD) < 0.15,
+          "gaussian example, seeds 1-3: median mean %.3f, median std %.3f (target %.2f, %.2f, tolerance 0.15)", m, s,
           TARGET_MEAN, TARGET_STD);
 }
 
