@@ -91,10 +91,11 @@ static int message_names(const gan_error *e, const char *word)
 
 /* Finite differences run in float (the models are float), with h = 1e-3 on values of size
    about 1: the rounding noise of a float forward pass is about 1e-7 * |L| / h, about 1e-4
-   here, and the truncation error O(h^2) is smaller. A wrong gradient is off by a sizeable
-   fraction of itself, so the tolerance is 2e-3 absolute plus 1% relative. */
+   here (the worst seen is 1.3e-4), and the truncation error O(h^2) is smaller. A wrong
+   gradient is off by a sizeable fraction of itself, so the tolerance is 1e-3 absolute plus
+   1% relative. */
 #define FD_H 1e-3f
-#define FD_ATOL 2e-3
+#define FD_ATOL 1e-3
 #define FD_RTOL 1e-2
 
 static int fd_close(double num, double ana) { return fabs(num - ana) <= FD_ATOL + FD_RTOL * fabs(ana); }
@@ -428,8 +429,11 @@ static double g_objective(gan *g, const float *z, const gan_rng *rng0)
 static void test_trainer_gradients(void)
 {
     int mode;
-    for (mode = 0; mode < 4; mode++) {
-        static const char *names[] = { "algorithm 1", "same_batch", "g_first", "wasserstein" };
+    /* Not MODE_WGAN: with D's weights clipped to [-0.05, 0.05] its batchnorm sees variances
+       near eps and its gradients fall below what float differences resolve; the Wasserstein
+       loss's own gradient is checked with the other losses. */
+    for (mode = MODE_ALG1; mode < MODE_WGAN; mode++) {
+        static const char *names[] = { "algorithm 1", "same_batch", "g_first" };
         gan *g = make_gan(mode, 50 + mode);
         gan_model *G = gan_generator(g), *D = gan_discriminator(g);
         const int B = gan_config(g)->batch;
@@ -462,9 +466,6 @@ static void test_trainer_gradients(void)
               names[mode], (unsigned long)bad, (unsigned long)D->n_params, worst);
         free(p0); free(ana);
 
-        /* With D clipped to [-0.05, 0.05] the gradient through it is far below what float
-           differences resolve: the Wasserstein G step is checked by its loss alone. */
-        if (mode == MODE_WGAN) { gan_free(g); continue; }
         gan_sample_noise(g, z, B);
         rng0 = g->rng;
         p0 = copy_floats(G->params, G->n_params);
@@ -715,7 +716,9 @@ static void test_round_trip(void)
     gan_free(g); gan_free(h);
 }
 
-/* 40 iterations straight, or 20, save to a file, load, 20 more: the same bits. */
+/* 40 iterations straight, or 21, save to a file, load, 19 more: the same bits. After 21
+   iterations the trainer's generator has drawn an odd number of normals (except in the
+   Wasserstein case), so a Box-Muller spare is pending and must survive the checkpoint. */
 static void test_resume(int mode)
 {
     static const char *names[] = { "algorithm 1, d_steps 2", "same_batch", "g_first", "wasserstein + clip" };
@@ -727,14 +730,14 @@ static void test_resume(int mode)
     unsigned char *ba, *bb;
     int ok;
     snprintf(path, sizeof path, "%s/resume.ckpt", tmpdir);
-    ok = train(a, 40) && train(b, 20);
+    ok = train(a, 40) && train(b, 21);
     CHECK(ok && gan_save(b, path, &err) == GAN_OK, "%s: train or save failed: %s", names[mode], err.message);
     gan_free(b);
     b = gan_load(path, &err);
     CHECK(b != NULL, "%s: load failed: %s", names[mode], err.message);
     remove(path);
     if (!b) { gan_free(a); return; }
-    CHECK(train(b, 20) && gan_iterations(b) == 40, "%s: training the loaded trainer failed", names[mode]);
+    CHECK(train(b, 19) && gan_iterations(b) == 40, "%s: training the loaded trainer failed", names[mode]);
     CHECK(memcmp(gan_model_params(a->G), gan_model_params(b->G), a->G->n_params * sizeof(float)) == 0 &&
           memcmp(gan_model_params(a->D), gan_model_params(b->D), a->D->n_params * sizeof(float)) == 0 &&
           memcmp(a->D->state, b->D->state, a->D->n_state * sizeof(float)) == 0 &&
@@ -865,6 +868,22 @@ static void hostile_suite(const char *what, const unsigned char *good, size_t si
     free(b);
 }
 
+/* Two fields edited to agree: G's last layer (dense 8 -> 2) made 2^20 wide and the stored
+   parameter count raised to match, so that only the check of the count against the file's
+   size stands between the loader and a 100 MB model. */
+static void hostile_pair(const char *what, const unsigned char *good, size_t size, int full, size_t units_off,
+                         size_t count_off, size_t n_params)
+{
+    unsigned char *b = (unsigned char *)malloc(size);
+    hostile_edit e;
+    memcpy(b, good, size);
+    put32(b, units_off, 1u << 20);
+    e.off = count_off; e.width = 8; e.bits = n_params - 18 + 9 * ((uint64_t)1 << 20);
+    e.what = "G's output 2^20 wide and n_params to match";
+    hostile_suite(what, b, size, full, &e, 1);
+    free(b);
+}
+
 static void test_hostile_files(void)
 {
     gan *g = make_gan(MODE_ALG1, 4);
@@ -920,6 +939,7 @@ static void test_hostile_files(void)
         };
         corruption_suite("checkpoint", buf, size, 1);
         hostile_suite("checkpoint", buf, size, 1, e, (int)(sizeof e / sizeof e[0]));
+        hostile_pair("checkpoint", buf, size, 1, GL + 84 + 4, gcount, Gm->n_params);
     }
 
     /* the generator export: magic, version, z_dim, noise, then G as in a checkpoint */
@@ -944,6 +964,7 @@ static void test_hostile_files(void)
         gan_sampler_free(s);
         corruption_suite("generator export", gbuf, gsize, 0);
         hostile_suite("generator export", gbuf, gsize, 0, e, (int)(sizeof e / sizeof e[0]));
+        hostile_pair("generator export", gbuf, gsize, 0, gGL + 84 + 4, gcount, Gm->n_params);
     }
     CHECK(gan_sampler_load_memory(buf, size, 1, &err) == NULL && message_names(&err, "another kind"),
           "a checkpoint loaded as a generator export: %s", err.message);
@@ -1036,6 +1057,7 @@ static void test_atomic_write(void)
     rmdir(path);
     remove(tmp);
     CHECK(gan_load(path, &err) == NULL && err.code == GAN_ERR_IO, "loading a missing file: code %d", err.code);
+    CHECK(gan_load(tmpdir, &err) == NULL && err.code != GAN_OK, "loading a directory: code %d", err.code);
     gan_free(g);
 }
 
@@ -1162,49 +1184,56 @@ static void test_gaussian(void)
 
 /* ---- 9. non-finite losses ----------------------------------------------------------- */
 
-static gan *make_unstable(void)
+static gan *make_unstable(float g_lr, float d_lr)
 {
     gan_layer l[5];
     gan_model *G, *D;
     gan_train_config cfg = gan_train_defaults(2, 8);
-    gan_optim_config o = gan_sgd(1e5f, 0.5f);   /* far too large: the weights run off to infinity */
+    gan_optim_config o = gan_sgd(g_lr, 0.5f), od = gan_sgd(d_lr, 0.5f);   /* 1e5 is far too large */
     gan_error err;
     gan *g;
     l[0] = gan_dense(8); l[1] = gan_leaky_relu(0.2f); l[2] = gan_dense(8); l[3] = gan_leaky_relu(0.2f); l[4] = gan_dense(2);
     G = new_model(2, l, 5, 8, 1);
     l[4] = gan_dense(1);
     D = new_model(2, l, 5, 8, 2);
-    g = gan_new(G, D, &o, &o, &cfg, 3, &err);
+    g = gan_new(G, D, &o, &od, &cfg, 3, &err);
     if (!g) { printf("FAIL make_unstable: %s\n", err.message); exit(1); }
     return g;
 }
 
-static void test_nonfinite(void)
+/* Learning rates of 1e5 for both models with D and G steps in turn; then for G alone with
+   G steps only, so that the G step is the first to see a non-finite loss. */
+static void test_nonfinite(float g_lr, float d_lr, int d_steps)
 {
-    gan *g = make_unstable();
+    gan *g = make_unstable(g_lr, d_lr);
     gan_error err;
     float z[8 * 2], real[8 * 2], *gp, *dp;
-    int it, rc = GAN_OK, unchanged = 0;
+    gan_stats st;
+    int it, rc = GAN_OK, unchanged = 0, finite_ok = 1;
     for (it = 0; it < 200 && rc == GAN_OK; it++) {
         gan_model *G = gan_generator(g), *D = gan_discriminator(g);
         int step;
-        for (step = 0; step < 2 && rc == GAN_OK; step++) {
+        for (step = d_steps ? 0 : 1; step < 2 && rc == GAN_OK; step++) {
             gp = copy_floats(G->params, G->n_params);
             dp = copy_floats(D->params, D->n_params);
             gan_sample_noise(g, z, 8);
             data_2d(NULL, real, 8, gan_trainer_rng(g));
-            rc = step == 0 ? gan_d_step(g, real, z, NULL, &err) : gan_g_step(g, z, NULL, &err);
+            rc = step == 0 ? gan_d_step(g, real, z, &st, &err) : gan_g_step(g, z, &st, &err);
+            if (rc == GAN_OK && !isfinite(step == 0 ? st.d_loss : st.g_loss)) finite_ok = 0;
             unchanged = memcmp(gp, G->params, G->n_params * sizeof(float)) == 0 &&
                         memcmp(dp, D->params, D->n_params * sizeof(float)) == 0;
             free(gp); free(dp);
         }
     }
     CHECK(rc == GAN_ERR_NONFINITE && (strstr(err.message, "NaN") || strstr(err.message, "infinite")),
-          "lr 1e5: no GAN_ERR_NONFINITE after %d iterations (code %d: %s)", it, rc, err.message);
+          "lr %g/%g: no GAN_ERR_NONFINITE after %d iterations (code %d: %s)", (double)g_lr, (double)d_lr, it, rc,
+          err.message);
     CHECK(rc != GAN_ERR_NONFINITE || unchanged, "the step that saw a non-finite loss changed the parameters");
+    CHECK(finite_ok, "a step reported success with a non-finite loss");
     gan_free(g);
 
-    g = make_unstable();
+    if (!d_steps) return;
+    g = make_unstable(g_lr, d_lr);
     for (it = 0; it < 200; it++) if ((rc = gan_train_step(g, data_2d, NULL, NULL, &err)) != GAN_OK) break;
     CHECK(rc == GAN_ERR_NONFINITE && err.message[0] && gan_iterations(g) == (uint64_t)it,
           "gan_train_step with lr 1e5: code %d after %d iterations (%s)", rc, it, err.message);
@@ -1332,7 +1361,7 @@ int main(void)
     /* 6 */ test_threads();
     /* 7 */ test_g_step_leaves_d();
     /* 8 */ test_gaussian();
-    /* 9 */ test_nonfinite();
+    /* 9 */ test_nonfinite(1e5f, 1e5f, 1); test_nonfinite(1e5f, 1e-3f, 0);
     /* 10 */ test_arguments();
     rmdir(tmpdir);
     return check_summary();
