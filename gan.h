@@ -1766,21 +1766,33 @@ static gan_model *gan__get_model(gan__reader *r, const char *which, gan_error *e
                   (unsigned long long)n_params);
         return NULL;
     }
+    /* ...and must be what the layers imply, so that no layer is wider than its weights in
+       the file allow: otherwise a few edited bytes could make gan_model_new allocate gigabytes. */
+    {
+        uint64_t want_params = 0, want_state = 0;
+        int width = (int)input_dim, out;
+        for (i = 0; i < n_layers; i++) {
+            if (gan__layer_check(&layers[i], width, (int)i, &out, NULL)) break;
+            if (layers[i].kind == GAN_DENSE) want_params += (uint64_t)width * out + out;
+            if (layers[i].kind == GAN_BATCHNORM) { want_params += 2 * (uint64_t)out; want_state += 2 * (uint64_t)out; }
+            width = out;
+        }
+        if (i == n_layers && (want_params != n_params || want_state != n_state)) {
+            gan__fail(err, GAN_ERR_FORMAT, "%s: parameter count %llu does not match the layers (%llu)", which,
+                      (unsigned long long)n_params, (unsigned long long)want_params);
+            return NULL;
+        }
+    }
     m = gan_model_new((int)input_dim, layers, (int)n_layers, (int)max_batch, err);
     if (!m) {
-        if (err) {
+        if (err && err->code != GAN_ERR_MEMORY) {   /* out of memory stays out of memory */
             char reason[sizeof err->message];
             memcpy(reason, err->message, sizeof reason);
             gan__fail(err, GAN_ERR_FORMAT, "%s: invalid model: %.200s", which, reason);
         }
         return NULL;
     }
-    if (m->n_params != n_params || m->n_state != n_state) {
-        gan__fail(err, GAN_ERR_FORMAT, "%s: parameter count %llu does not match the layers (%llu)", which,
-                  (unsigned long long)n_params, (unsigned long long)m->n_params);
-        gan_model_free(m);
-        return NULL;
-    }
+    GAN_ASSERT(m->n_params == n_params && m->n_state == n_state);
     gan__get_floats(r, m->params, m->n_params);
     gan__get_floats(r, m->state, m->n_state);
     gan__get_rng(r, &m->rng);
