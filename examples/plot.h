@@ -26,11 +26,13 @@
        plot_marker(&svg, &f, x, y, PLOT_DIAMOND, "#d62728", 7); // a big marked point (a centroid)
        plot_hline(&svg, &f, y, "#555555", "2 ln 2");  // dashed line across the frame, labelled
        plot_legend(&svg, x, y, items, n_items);       // in page pixels; items are plot_legend_item
+       plot_legend_row(&svg, x, y, items, n_items);   // the same in one row (above small multiples)
        plot_text(&svg, x, y, PLOT_MIDDLE, 14, "Samples at %d", it);  // printf-style, XML-escaped
        plot_end(&svg);
        plot_save(&svg, path);                         // path.tmp, then rename: 0 or -1 with errno
        plot_free(&svg);
 
+   plot_buffer_begin(&t) starts an empty text buffer that plot_printf appends to (CSV files).
    Colors: plot_color(i) is the i-th of the ten tab10 colors (the series default).
    Data ranges: plot_data_range(v, n, stride, &lo, &hi) widens [lo, hi] to cover the finite
    values (start with lo = +HUGE_VAL, hi = -HUGE_VAL); plot_nice_range(&lo, &hi) rounds outwards
@@ -133,15 +135,21 @@ PLOT_API void plot_printf(plot_svg *s, const char *fmt, ...)
     va_end(ap);
 }
 
-PLOT_API void plot_begin(plot_svg *s, int width, int height)
+/* An empty text buffer: plot_printf appends to it (handy for CSV files too). */
+PLOT_API void plot_buffer_begin(plot_svg *s)
 {
     s->cap = 1 << 16;
     s->len = 0;
     s->clips = 0;
     s->buf = (char *)malloc(s->cap);
     s->failed = s->buf == NULL;
-    if (s->failed) { s->cap = 0; return; }
-    s->buf[0] = 0;
+    if (s->failed) s->cap = 0;
+    else s->buf[0] = 0;
+}
+
+PLOT_API void plot_begin(plot_svg *s, int width, int height)
+{
+    plot_buffer_begin(s);
     plot_printf(s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                    "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                    "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
@@ -413,6 +421,20 @@ PLOT_API void plot_legend(plot_svg *s, double x, double y, const plot_legend_ite
         plot_printf(s, "<g fill=\"#222\">\n");
         plot_text(s, x + 32, cy + 4, PLOT_START, 12, "%s", items[i].label ? items[i].label : "");
         plot_printf(s, "</g>\n");
+    }
+}
+
+/* The same legend laid out in one row, starting at page pixel (x, y) (the row's top). */
+PLOT_API void plot_legend_row(plot_svg *s, double x, double y, const plot_legend_item *items, int n)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        const char *label = items[i].label ? items[i].label : "";
+        plot_shape(s, x + 12, y + 9, items[i].shape, items[i].color, items[i].shape == PLOT_DOT ? 4 : 5);
+        plot_printf(s, "<g fill=\"#222\">\n");
+        plot_text(s, x + 26, y + 13, PLOT_START, 12, "%s", label);
+        plot_printf(s, "</g>\n");
+        x += 46 + 6.8 * (double)strlen(label);
     }
 }
 
