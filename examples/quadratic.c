@@ -39,7 +39,7 @@ static void usage(FILE *f)
             "  --iterations N     training iterations                         (default %ld)\n"
             "  --batch N          samples per minibatch                       (default %d)\n"
             "  --nd N             D updates per iteration                     (default %d)\n"
-            "  --ng N             G updates per iteration, after the D updates (default %d)\n"
+            "  --ng N             G updates per iteration, after D's          (default %d)\n"
             "  --lr X             learning rate of both optimizers            (default %g)\n"
             "  --optimizer NAME   rmsprop-tf, rmsprop-torch, adam or sgd      (default rmsprop-tf)\n"
             "  --loss NAME        nonsaturating, minimax, least-squares, hinge, wasserstein\n"
@@ -66,7 +66,7 @@ static void usage(FILE *f)
 
 static int bad(const char *flag, const char *value, const char *why)
 {
-    fprintf(stderr, "quadratic: %s %s: %s (see --help)\n", flag, value ? value : "(missing)", why);
+    fprintf(stderr, "quadratic: %s%s%s: %s (see --help)\n", flag, value ? " " : "", value ? value : "", why);
     return -1;
 }
 
@@ -145,7 +145,7 @@ static int parse_args(int argc, char **argv, options *o)
         const char *arg = argv[i], *eq = strchr(arg, '='), *val;
         int rc;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) { usage(stdout); return 1; }
-        if (strncmp(arg, "--", 2) != 0) return bad(arg, "", "not a flag; flags start with --");
+        if (strncmp(arg, "--", 2) != 0) return bad(arg, NULL, "not a flag; flags start with --");
         if (eq) {
             snprintf(flag, sizeof flag, "%.*s", (int)(eq - arg) < 63 ? (int)(eq - arg) : 63, arg);
             val = eq + 1;
@@ -180,7 +180,7 @@ static int parse_args(int argc, char **argv, options *o)
         else if (!strcmp(flag, "--late")) rc = parse_int(flag, val, 1, 100000000L, &c->late);
         else if (!strcmp(flag, "--progress")) rc = parse_int(flag, val, 1, 100000000L, &o->progress_every);
         else if (!strcmp(flag, "--quality")) rc = parse_int(flag, val, 0, 1000, &o->quality);
-        else return bad(flag, "", "unknown flag");
+        else return bad(flag, NULL, "unknown flag");
         if (rc) return -1;
     }
     if ((c->iterations - 1) / c->plot_every + 1 > 200)

@@ -353,38 +353,51 @@ static int quad_write_samples_csv(const quad_run *r, int n, const char *path, ga
     return rc;
 }
 
-/* losses.svg: D and G loss at every logged iteration, with the equilibrium values marked.
-   The y axis starts at 0 and ends above the largest loss after the first 2% of training, so
-   the early spike (D rejects every fake, G's loss shoots up) cannot flatten the rest. */
+/* losses.svg: D and G loss at every logged iteration, with the equilibrium values 2 ln 2 and
+   ln 2 marked, in two panels: every loss on one scale (the early phase, where D and G take
+   turns winning outright, reaches losses of 20 and more), then the same curves on [0, 2.5],
+   where the approach to the equilibrium is visible. */
 static int quad_write_losses_svg(const quad_run *r, const char *path, gan_error *err)
 {
-    plot_series s[2];
-    plot_ref refs[2];
-    plot_chart c = plot_chart_defaults("GAN losses on the quadratic curve (logged every few iterations)",
-                                       "iteration", "loss");
+    const double ln2 = 0.6931471805599453;
+    const char *const d_color = plot_color(0), *const g_color = plot_color(1), *const ref_color = "#555555";
     float *x = (float *)malloc(sizeof(float) * (size_t)(r->n_logs > 0 ? r->n_logs : 1));
-    double lo = HUGE_VAL, hi = -HUGE_VAL;
+    double xmax, lo = 0, hi = 2.5;
+    plot_legend_item items[3];
+    plot_frame all, zoom;
+    plot_svg s;
     int i, rc;
-    if (!x) {
-        return quad_fail(err, GAN_ERR_MEMORY, path, "out of memory");
-    }
+    if (!x) return quad_fail(err, GAN_ERR_MEMORY, path, "out of memory");
     for (i = 0; i < r->n_logs; i++) x[i] = (float)r->log_iter[i];
-    plot_data_range(r->log_d + r->n_logs / 50, r->n_logs - r->n_logs / 50, 1, &lo, &hi);
-    plot_data_range(r->log_g + r->n_logs / 50, r->n_logs - r->n_logs / 50, 1, &lo, &hi);
-    c.ymin = 0;
-    c.ymax = hi > 2 * 0.6931471805599453 ? hi * 1.1 : 2;
-    c.xmin = 0;
-    c.xmax = r->n_logs > 0 ? x[r->n_logs - 1] : 1;
-    s[0].label = "D loss: BCE(real) + BCE(fake)"; s[0].x = x; s[0].y = r->log_d; s[0].n = r->n_logs; s[0].color = plot_color(0);
-    s[1].label = "G loss: -log D(G(z))";          s[1].x = x; s[1].y = r->log_g; s[1].n = r->n_logs; s[1].color = plot_color(1);
-    refs[0].y = 2 * 0.6931471805599453; refs[0].label = "2 ln 2 = 1.386: D at equilibrium";
-    refs[1].y = 0.6931471805599453;     refs[1].label = "ln 2 = 0.693: G at equilibrium";
-    rc = plot_line_chart(path, &c, s, 2, refs, 2);
+    xmax = r->n_logs > 1 ? x[r->n_logs - 1] : 1;
+    plot_data_range(r->log_d, r->n_logs, 1, &lo, &hi);
+    plot_data_range(r->log_g, r->n_logs, 1, &lo, &hi);
+    plot_nice_range(&lo, &hi);
+    items[0].label = "D loss: BCE(real, 1) + BCE(fake, 0)"; items[0].color = d_color; items[0].shape = PLOT_LINE;
+    items[1].label = "G loss: -log D(G(z))"; items[1].color = g_color; items[1].shape = PLOT_LINE;
+    items[2].label = "equilibrium: D 2 ln 2 = 1.386, G ln 2 = 0.693"; items[2].color = ref_color; items[2].shape = PLOT_DASH;
+
+    plot_begin(&s, 820, 720);
+    plot_text(&s, 20, 26, PLOT_START, 16, "GAN losses on the quadratic curve (logged every %ld iterations)",
+              r->n_logs > 1 ? r->log_iter[1] - r->log_iter[0] : 1L);
+    plot_legend_row(&s, 14, 40, items, 3);
+    all = plot_frame_make(80, 100, 710, 210, 0, xmax, lo, hi);
+    plot_axes(&s, &all, "all iterations, full scale", NULL, "loss");
+    plot_hline(&s, &all, 2 * ln2, ref_color, NULL);
+    plot_hline(&s, &all, ln2, ref_color, NULL);
+    plot_polyline(&s, &all, x, r->log_d, r->n_logs, 1, d_color, 1.2);
+    plot_polyline(&s, &all, x, r->log_g, r->n_logs, 1, g_color, 1.2);
+    zoom = plot_frame_make(80, 370, 710, 290, 0, xmax, 0, 2.5);
+    plot_axes(&s, &zoom, "the same, on [0, 2.5]: losses above 2.5 run off the top", "iteration", "loss");
+    plot_polyline(&s, &zoom, x, r->log_d, r->n_logs, 1, d_color, 1.2);
+    plot_polyline(&s, &zoom, x, r->log_g, r->n_logs, 1, g_color, 1.2);
+    plot_hline(&s, &zoom, 2 * ln2, ref_color, "2 ln 2 = 1.386 (D)");
+    plot_hline(&s, &zoom, ln2, ref_color, "ln 2 = 0.693 (G)");
+    plot_end(&s);
     free(x);
-    if (rc) {
-        return quad_fail(err, GAN_ERR_IO, path, strerror(errno));
-    }
-    return GAN_OK;
+    rc = quad_write_buffer(&s, path, err);
+    plot_free(&s);
+    return rc;
 }
 
 /* Small multiples: panel k's frame in a grid of `cols` columns below a header band. */

@@ -263,10 +263,10 @@ static void test_training(void)
           err.message);
     check_csv(OUT_DIR "quadratic_losses.csv", "iteration,d_loss,g_loss", r.n_logs, 3, r.log_iter);
     check_csv(OUT_DIR "quadratic_samples.csv", "x,y", c.samples, 2, NULL);
-    /* losses.svg: two loss lines, two dashed reference lines; samples.svg: the real batch and
+    /* losses.svg: two loss lines in each of its two panels; samples.svg: the real batch and
        G's batch at each checkpoint, one circle per point; features.svg: three groups of
        points per checkpoint; one diamond per centroid, three per panel, plus the legend's. */
-    check_svg(OUT_DIR "quadratic_losses.svg", "polyline", 2, 0);
+    check_svg(OUT_DIR "quadratic_losses.svg", "polyline", 4, 0);
     check_svg(OUT_DIR "quadratic_samples.svg", "circle", 2 * B * r.n_ckpt + 2, 0);
     check_svg(OUT_DIR "quadratic_features.svg", "circle", 3 * B * r.n_ckpt + 3, 0);
     check_svg(OUT_DIR "quadratic_features.svg", "polygon", 3 * r.n_ckpt + 1, 0);
