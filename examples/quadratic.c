@@ -203,6 +203,7 @@ typedef struct progress {
     double start, last_time;
     long last_it;
     const char *prefix;
+    int transient;          /* on a terminal, leave the last line open for the caller to clear */
 } progress;
 
 /* On a terminal: one line rewritten in place about 10 times a second. Otherwise: a line
@@ -217,7 +218,7 @@ static int show_progress(void *user, long it, const gan_stats *st)
     if (p->tty && t - p->last_time < 0.1 && !last) return 0;
     rate = t > p->last_time ? (double)(it + 1 - p->last_it) / (t - p->last_time) : 0;
     printf("%s%siteration %6ld/%ld  D loss %6.3f  G loss %6.3f  %7.0f it/s%s", p->tty ? "\r" : "", p->prefix, it,
-           p->total, st->d_loss, st->g_loss, rate, p->tty && !last ? "" : "\n");
+           p->total, st->d_loss, st->g_loss, rate, p->tty && (!last || p->transient) ? "" : "\n");
     fflush(stdout);
     p->last_time = t;
     p->last_it = it + 1;
@@ -232,6 +233,7 @@ static void progress_start(progress *p, const options *o, const char *prefix)
     p->start = p->last_time = now();
     p->last_it = 0;
     p->prefix = prefix;
+    p->transient = 0;
 }
 
 /* ---- output ----------------------------------------------------------------------------------- */
@@ -287,14 +289,14 @@ static int run_quality(const options *o)
         one.c.seed = o->c.seed + (unsigned long)k;
         snprintf(prefix, sizeof prefix, "seed %lu: ", one.c.seed);
         progress_start(&p, &one, prefix);
-        p.every = p.tty ? p.every : INT_MAX;     /* a log file gets the table only */
+        p.transient = 1;                          /* the seed's row replaces its progress line */
         t0 = now();
         if (quad_train(&one.c, &r, 0, p.tty ? show_progress : NULL, &p, &err)) {
             fprintf(stderr, "quadratic: seed %lu: %s\n", one.c.seed, err.message);
             quad_run_free(&r);
             return 1;
         }
-        if (p.tty) printf("\r%78s\r", "");
+        if (p.tty) printf("\r%79s\r", "");
         pass = r.q.ks <= 0.05 && r.q.err <= 0.045 && r.q.bins == 10 && fabs(r.q.late_d - QUAD_TUTORIAL_D) <= 0.1 &&
                fabs(r.q.late_g - QUAD_TUTORIAL_G) <= 0.1;
         pass_all &= pass;

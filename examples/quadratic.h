@@ -211,37 +211,47 @@ static gan *quad_build(const quad_config *c, gan_error *err)
     return g;
 }
 
-/* Copies D's feature layer for the last forward pass, (batch, 2), into out. */
-static void quad_features(gan *g, const float *x, int batch, float *out, gan_error *err)
+/* Runs D on x (batch, 2) and copies its feature layer, (batch, 2), into out. */
+static int quad_features(gan *g, const float *x, int batch, float *out, gan_error *err)
 {
     int width = 0;
     const float *f;
-    if (!gan_model_forward(gan_discriminator(g), x, batch, GAN_EVAL, NULL, err)) return;
+    if (!gan_model_forward(gan_discriminator(g), x, batch, GAN_EVAL, NULL, err)) return -1;
     f = gan_model_layer_output(gan_discriminator(g), QUAD_FEATURE_LAYER, &width);
-    if (f && width == 2) memcpy(out, f, sizeof(float) * 2 * (size_t)batch);
+    if (!f || width != 2) return quad_fail(err, GAN_ERR_ARGUMENT, "quadratic", "D has no 2-unit feature layer");
+    memcpy(out, f, sizeof(float) * 2 * (size_t)batch);
+    return 0;
+}
+
+/* Runs G on z and copies its points, (batch, 2), into out. */
+static int quad_generate(gan *g, const float *z, int batch, float *out, gan_error *err)
+{
+    const float *y = gan_model_forward(gan_generator(g), z, batch, GAN_EVAL, NULL, err);
+    if (!y) return -1;
+    memcpy(out, y, sizeof(float) * 2 * (size_t)batch);
+    return 0;
 }
 
 /* One iteration written out by hand, for the checkpoints: the same updates gan_train_step
-   makes, with D's features read before and after the G updates. */
+   makes, with D's features of the real and the generated points read after the D updates
+   (before the G updates) and again after the G updates. Leaves G's final points in fake. */
 static int quad_checkpoint_step(gan *g, const quad_config *c, float *real, float *z, float *fake, float *feat,
                                 gan_stats *st, gan_error *err)
 {
     const int B = c->batch;
-    const float *y;
+    const size_t group = (size_t)B * 2;
     int k;
     quad_data((void *)&c->scale, real, B, gan_trainer_rng(g));
     gan_sample_noise(g, z, B);
     for (k = 0; k < c->nd; k++) if (gan_d_step(g, real, z, st, err)) return -1;
-    quad_features(g, real, B, feat + (size_t)QUAD_REAL_BEFORE * B * 2, err);
-    if (!(y = gan_model_forward(gan_generator(g), z, B, GAN_EVAL, NULL, err))) return -1;
-    memcpy(fake, y, sizeof(float) * 2 * (size_t)B);
-    quad_features(g, fake, B, feat + (size_t)QUAD_FAKE_BEFORE * B * 2, err);
+    if (quad_features(g, real, B, feat + QUAD_REAL_BEFORE * group, err) || quad_generate(g, z, B, fake, err) ||
+        quad_features(g, fake, B, feat + QUAD_FAKE_BEFORE * group, err))
+        return -1;
     for (k = 0; k < c->ng; k++) if (gan_g_step(g, z, st, err)) return -1;
-    quad_features(g, real, B, feat + (size_t)QUAD_REAL_AFTER * B * 2, err);
-    if (!(y = gan_model_forward(gan_generator(g), z, B, GAN_EVAL, NULL, err))) return -1;
-    memcpy(fake, y, sizeof(float) * 2 * (size_t)B);
-    quad_features(g, fake, B, feat + (size_t)QUAD_FAKE_AFTER * B * 2, err);
-    return err && err->code ? -1 : 0;
+    if (quad_features(g, real, B, feat + QUAD_REAL_AFTER * group, err) || quad_generate(g, z, B, fake, err) ||
+        quad_features(g, fake, B, feat + QUAD_FAKE_AFTER * group, err))
+        return -1;
+    return 0;
 }
 
 /* Trains one GAN with c's settings. With record set, keeps the losses every log_every
