@@ -1,6 +1,6 @@
 /* plot.h - SVG charts for the example programs: line charts, scatter plots, small multiples.
 
-   Not part of gan.h: a small header of static functions that the examples include. libc and
+   Not part of gan.h: a small header of static inline functions that the examples include. libc and
    libm only; the SVG it writes opens in any browser. C99, also compiles as C++.
 
    THE QUICK WAY: a whole line chart in one call
