@@ -1,7 +1,7 @@
 /* plot.h - SVG charts for the example programs: line charts, scatter plots, small multiples.
 
-   Not part of gan.h: a small header of static inline functions that the examples include. libc and
-   libm only; the SVG it writes opens in any browser. C99, also compiles as C++.
+   Not part of gan.h: a small header of static inline functions that the examples include.
+   libc and libm only; the SVG it writes opens in any browser. C99, also compiles as C++.
 
    THE QUICK WAY: a whole line chart in one call
 
@@ -258,7 +258,10 @@ PLOT_API plot_frame plot_frame_make(double x0, double y0, double w, double h, do
 }
 
 PLOT_API double plot_px(const plot_frame *f, double x) { return f->x0 + (x - f->xmin) / (f->xmax - f->xmin) * f->w; }
-PLOT_API double plot_py(const plot_frame *f, double y) { return f->y0 + f->h - (y - f->ymin) / (f->ymax - f->ymin) * f->h; }
+PLOT_API double plot_py(const plot_frame *f, double y)
+{
+    return f->y0 + f->h - (y - f->ymin) / (f->ymax - f->ymin) * f->h;
+}
 
 /* A tick label: %g with few digits, and no "-0". */
 PLOT_API void plot_tick_label(char *out, size_t size, double v, double step)
@@ -498,7 +501,8 @@ PLOT_API int plot_line_chart(const char *path, const plot_chart *c, const plot_s
     }
     {
         size_t longest = 0;
-        for (i = 0; i < n_items; i++) if (items[i].label && strlen(items[i].label) > longest) longest = strlen(items[i].label);
+        for (i = 0; i < n_items; i++)
+            if (items[i].label && strlen(items[i].label) > longest) longest = strlen(items[i].label);
         plot_legend(&s, f.x0 + f.w - 50 - 6.8 * (double)longest, f.y0 + 10, items, n_items);
     }
     plot_end(&s);

@@ -277,7 +277,8 @@ static int run_quality(const options *o)
     printf("quality over %d seeds, %ld iterations each, %d samples; targets: KS <= 0.05, err/range <= 0.045, "
            "bins 10/10, |D - %.3f| and |G - %.3f| <= 0.1\n", o->quality, o->c.iterations, o->c.samples,
            QUAD_TUTORIAL_D, QUAD_TUTORIAL_G);
-    printf("%6s %8s %10s %6s %8s %8s %8s %5s\n", "seed", "KS", "err/range", "bins", "late D", "late G", "seconds", "pass");
+    printf("%6s %8s %10s %6s %8s %8s %8s %5s\n", "seed", "KS", "err/range", "bins", "late D", "late G", "seconds",
+           "pass");
     for (k = 0; k < o->quality; k++) {
         options one = *o;
         quad_run r;
@@ -352,7 +353,11 @@ int main(int argc, char **argv)
 #undef WRITE
     /* The checkpoint must load with the sampling API; say so only after trying. */
     check = gan_sampler_load(path, 1, &err);
-    if (!check) { fprintf(stderr, "quadratic: %s does not load back: %s\n", path, err.message); quad_run_free(&r); return 1; }
+    if (!check) {
+        fprintf(stderr, "quadratic: %s does not load back: %s\n", path, err.message);
+        quad_run_free(&r);
+        return 1;
+    }
     printf("  (loads with gan_sampler_load: z_dim %d -> %d outputs)\n", gan_sampler_z_dim(check),
            gan_sampler_output_dim(check));
     gan_sampler_free(check);

@@ -385,7 +385,8 @@ static int quad_write_losses_svg(const quad_run *r, const char *path, gan_error 
     plot_nice_range(&lo, &hi);
     items[0].label = "D loss: BCE(real, 1) + BCE(fake, 0)"; items[0].color = d_color; items[0].shape = PLOT_LINE;
     items[1].label = "G loss: -log D(G(z))"; items[1].color = g_color; items[1].shape = PLOT_LINE;
-    items[2].label = "equilibrium: D 2 ln 2 = 1.386, G ln 2 = 0.693"; items[2].color = ref_color; items[2].shape = PLOT_DASH;
+    items[2].label = "equilibrium: D 2 ln 2 = 1.386, G ln 2 = 0.693";
+    items[2].color = ref_color; items[2].shape = PLOT_DASH;
 
     plot_begin(&s, 820, 720);
     plot_text(&s, 20, 26, PLOT_START, 16, "GAN losses on the quadratic curve (logged every %ld iterations)",
@@ -446,7 +447,8 @@ static int quad_write_samples_svg(const quad_run *r, const quad_config *c, const
     plot_svg s;
     int k, cols, rc;
     items[0].label = "real data (this iteration's batch)"; items[0].color = plot_color(0); items[0].shape = PLOT_DOT;
-    items[1].label = "generated: G(z) after the iteration's G updates"; items[1].color = plot_color(1); items[1].shape = PLOT_DOT;
+    items[1].label = "generated: G(z) after the iteration's G updates";
+    items[1].color = plot_color(1); items[1].shape = PLOT_DOT;
     plot_data_range(r->ckpt_fake, r->n_ckpt * B, 2, &xmin, &xmax);
     plot_data_range(r->ckpt_fake + 1, r->n_ckpt * B, 2, &ymin, &ymax);
     if (xmin < -2 * half) xmin = -2 * half;

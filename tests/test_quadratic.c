@@ -68,7 +68,10 @@ static int xml_well_formed(const char *s, const char *root, const char *count_na
                 if (*p == '>' || (p[0] == '/' && p[1] == '>')) break;
                 if (!isalpha((unsigned char)*p)) { snprintf(why, why_size, "bad attribute in <%s", name); return 0; }
                 while (isalnum((unsigned char)*p) || *p == '-' || *p == ':' || *p == '_') p++;
-                if (p[0] != '=' || p[1] != '"') { snprintf(why, why_size, "unquoted attribute in <%s", name); return 0; }
+                if (p[0] != '=' || p[1] != '"') {
+                    snprintf(why, why_size, "unquoted attribute in <%s", name);
+                    return 0;
+                }
                 p += 2;
                 while (*p && *p != '"') {
                     if (*p == '<') { snprintf(why, why_size, "< inside an attribute of <%s", name); return 0; }
