@@ -1,6 +1,8 @@
 #!/bin/sh
 # bench/quadratic.sh - the quadratic-curve demo against its PyTorch port, side by side.
 #
+# 0. Fidelity (when PyTorch is installed): bench/quadratic_dump.c writes gan.h's initial weights,
+#    batches and per-update losses for 30 iterations; the port replays them and must agree.
 # 1. Speed: the default 10,001-iteration run of build/quadratic (-O2, then -O2 -march=native)
 #    and of bench/quadratic_torch.py (one thread), one after the other in this one run.
 #    Prints each one's wall time (whole process) and training-loop time, and the ratios.
@@ -19,6 +21,7 @@ mkdir -p build out/bench-quadratic
 WARN="-std=c99 -Wall -Wextra -pedantic"
 $CC -O2 $WARN -o build/quadratic examples/quadratic.c -lm || exit 1
 $CC -O2 -march=native $WARN -o build/quadratic-native examples/quadratic.c -lm || exit 1
+$CC -O2 $WARN -o build/quadratic_dump bench/quadratic_dump.c -lm || exit 1
 
 now() { date +%s.%N; }
 # Runs a command, keeps its output in a log, prints its wall time in seconds.
@@ -32,6 +35,11 @@ timed() { # log, command...
 # The "trained in X s" figure a program printed.
 loop_time() { sed -n 's/.*trained in \([0-9.]*\) s.*/\1/p' "$1" | head -n 1; }
 
+if "$PYTHON" -c "import torch" >/dev/null 2>&1; then
+    ./build/quadratic_dump --out out/bench-quadratic/dump.txt >/dev/null &&
+        "$PYTHON" bench/quadratic_torch.py --crosscheck out/bench-quadratic/dump.txt ||
+        { echo "the PyTorch port does not compute what gan.h computes: its timing would mean nothing"; exit 1; }
+fi
 echo "quadratic demo, speed: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $(nproc) cores, CC=$CC $($CC --version | head -n 1)"
 echo "flags for both programs: ${*:-(defaults: 10,001 iterations, batch 256, 10 D + 10 G updates)}"
 L=out/bench-quadratic

@@ -59,6 +59,8 @@ def parse():
     p.add_argument("--samples", type=positive_int, default=10000, help="generated points measured")
     p.add_argument("--torch-rmsprop", action="store_true",
                    help="torch.optim.RMSprop (alpha 0.9, eps 1e-10, square average preset to 1)")
+    p.add_argument("--crosscheck", metavar="FILE",
+                   help="replay bench/quadratic_dump.c's weights and batches, compare the losses, exit")
     a = p.parse_args()
     if a.nd < 0 or a.ng < 0:
         p.error("--nd and --ng must be >= 0")
@@ -155,9 +157,67 @@ def quality(xy):
     return ks, err, bins
 
 
+def crosscheck(path, use_torch_rmsprop):
+    """Loads gan.h's initial weights, replays its batches, compares every update's loss."""
+    records = [line.split() for line in open(path) if line.strip()]
+
+    def values(rec, name):
+        if rec[0] != name or int(rec[1]) != len(rec) - 2:
+            sys.exit("quadratic_torch.py: %s: expected a %s record, found %s" % (path, name, rec[0]))
+        return torch.tensor([float(v) for v in rec[2:]], dtype=torch.float32)
+
+    def load(layers, v):  # gan.h: W (in, out) row-major, then b; torch: weight (out, in)
+        off = 0
+        with torch.no_grad():
+            for lin in layers:
+                o, i = lin.weight.shape
+                lin.weight.copy_(v[off:off + i * o].view(i, o).t())
+                lin.bias.copy_(v[off + i * o:off + i * o + o])
+                off += i * o + o
+        if off != v.numel():
+            sys.exit("quadratic_torch.py: %s: parameter count does not match the networks" % path)
+
+    G, D = Generator(), Discriminator()
+    load([G.h1, G.h2, G.out], values(records[0], "G"))
+    load([D.h1, D.h2, D.h3, D.out], values(records[1], "D"))
+    make = torch_rmsprop if use_torch_rmsprop else RMSPropTF
+    opt_g, opt_d = make(G.parameters(), 1e-3), make(D.parameters(), 1e-3)
+    bce = F.binary_cross_entropy_with_logits
+    worst, updates, r = 0.0, 0, 2
+    while r < len(records):
+        X, Z = values(records[r], "X").view(-1, 2), values(records[r + 1], "Z").view(-1, 2)
+        ones, zeros = torch.ones(X.shape[0], 1), torch.zeros(X.shape[0], 1)
+        r += 2
+        with torch.no_grad():
+            fake = G(Z)
+        while r < len(records) and records[r][0] in ("d", "g"):
+            if records[r][0] == "d":
+                opt_d.zero_grad()
+                loss = bce(D(X)[0], ones) + bce(D(fake)[0], zeros)
+                loss.backward()
+                opt_d.step()
+            else:
+                D.requires_grad_(False)
+                opt_g.zero_grad()
+                loss = bce(D(G(Z))[0], ones)
+                loss.backward()
+                opt_g.step()
+                D.requires_grad_(True)
+            c = float(records[r][1])
+            worst = max(worst, abs(loss.item() - c) / max(abs(c), 1e-3))
+            updates += 1
+            r += 1
+    ok = worst < 1e-4
+    print("crosscheck: %d updates replayed from %s; largest relative loss difference gan.h vs PyTorch %.2e (%s)"
+          % (updates, path, worst, "agree" if ok else "DISAGREE"))
+    sys.exit(0 if ok else 1)
+
+
 def main():
     a = parse()
     torch.set_num_threads(1)
+    if a.crosscheck:
+        crosscheck(a.crosscheck, a.torch_rmsprop)
     torch.manual_seed(a.seed)
     G, D = Generator(), Discriminator()
     make = torch_rmsprop if a.torch_rmsprop else RMSPropTF

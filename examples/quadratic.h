@@ -23,6 +23,10 @@
 
 #include "plot.h"
 
+/* static inline: private to each program that includes this, and no warning for the parts a
+   program does not use. */
+#define QUAD_API static inline
+
 /* Index of D's 2-unit feature layer in quad_d_layers: dense16, lrelu, dense16, lrelu, dense2, dense1. */
 #define QUAD_FEATURE_LAYER 4
 
@@ -49,7 +53,7 @@ typedef struct quad_config {
     int late;           /* last iterations whose losses are averaged (1000) */
 } quad_config;
 
-static quad_config quad_config_defaults(void)
+QUAD_API quad_config quad_config_defaults(void)
 {
     quad_config c;
     memset(&c, 0, sizeof c);
@@ -103,7 +107,7 @@ enum { QUAD_REAL_BEFORE = 0, QUAD_FAKE_BEFORE, QUAD_REAL_AFTER, QUAD_FAKE_AFTER 
 typedef int (*quad_progress_fn)(void *user, long iteration, const gan_stats *st);
 
 /* Fills err with "what: why" and returns code. */
-static int quad_fail(gan_error *err, int code, const char *what, const char *why)
+QUAD_API int quad_fail(gan_error *err, int code, const char *what, const char *why)
 {
     if (err) {
         err->code = code;
@@ -115,7 +119,7 @@ static int quad_fail(gan_error *err, int code, const char *what, const char *why
 /* ---- the data ------------------------------------------------------------------------ */
 
 /* x = scale * (U[0, 1) - 0.5), y = 10 + x^2, from the trainer's generator. */
-static int quad_data(void *user, float *out, int n, gan_rng *rng)
+QUAD_API int quad_data(void *user, float *out, int n, gan_rng *rng)
 {
     const float scale = *(const float *)user;
     int i;
@@ -129,14 +133,14 @@ static int quad_data(void *user, float *out, int n, gan_rng *rng)
 
 /* ---- the quality figures ---------------------------------------------------------------- */
 
-static int quad_cmp_float(const void *a, const void *b)
+QUAD_API int quad_cmp_float(const void *a, const void *b)
 {
     const float x = *(const float *)a, y = *(const float *)b;
     return (x > y) - (x < y);
 }
 
 /* KS, curve error and bin coverage of n points (x, y); NaN points count as misses. */
-static int quad_measure(const float *xy, int n, float scale, quad_quality *q)
+QUAD_API int quad_measure(const float *xy, int n, float scale, quad_quality *q)
 {
     const double half = scale / 2, range = half * half;
     float *x = (float *)malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
@@ -170,7 +174,7 @@ static int quad_measure(const float *xy, int n, float scale, quad_quality *q)
 
 /* ---- building and training -------------------------------------------------------------- */
 
-static void quad_run_free(quad_run *r)
+QUAD_API void quad_run_free(quad_run *r)
 {
     gan_free(r->g);
     free(r->log_iter); free(r->log_d); free(r->log_g);
@@ -180,7 +184,7 @@ static void quad_run_free(quad_run *r)
 }
 
 /* Builds G, D and the trainer exactly as the tutorial does, with c's settings. */
-static gan *quad_build(const quad_config *c, gan_error *err)
+QUAD_API gan *quad_build(const quad_config *c, gan_error *err)
 {
     const gan_layer g_layers[] = { gan_dense(c->hidden), gan_leaky_relu(c->slope), gan_dense(c->hidden),
                                    gan_leaky_relu(c->slope), gan_dense(2) };
@@ -212,7 +216,7 @@ static gan *quad_build(const quad_config *c, gan_error *err)
 }
 
 /* Runs D on x (batch, 2) and copies its feature layer, (batch, 2), into out. */
-static int quad_features(gan *g, const float *x, int batch, float *out, gan_error *err)
+QUAD_API int quad_features(gan *g, const float *x, int batch, float *out, gan_error *err)
 {
     int width = 0;
     const float *f;
@@ -224,7 +228,7 @@ static int quad_features(gan *g, const float *x, int batch, float *out, gan_erro
 }
 
 /* Runs G on z and copies its points, (batch, 2), into out. */
-static int quad_generate(gan *g, const float *z, int batch, float *out, gan_error *err)
+QUAD_API int quad_generate(gan *g, const float *z, int batch, float *out, gan_error *err)
 {
     const float *y = gan_model_forward(gan_generator(g), z, batch, GAN_EVAL, NULL, err);
     if (!y) return -1;
@@ -235,7 +239,7 @@ static int quad_generate(gan *g, const float *z, int batch, float *out, gan_erro
 /* One iteration written out by hand, for the checkpoints: the same updates gan_train_step
    makes, with D's features of the real and the generated points read after the D updates
    (before the G updates) and again after the G updates. Leaves G's final points in fake. */
-static int quad_checkpoint_step(gan *g, const quad_config *c, float *real, float *z, float *fake, float *feat,
+QUAD_API int quad_checkpoint_step(gan *g, const quad_config *c, float *real, float *z, float *fake, float *feat,
                                 gan_stats *st, gan_error *err)
 {
     const int B = c->batch;
@@ -258,7 +262,7 @@ static int quad_checkpoint_step(gan *g, const quad_config *c, float *real, float
    iterations and the checkpoints every plot_every; always measures the quality of
    c->samples final points (kept in r->samples) and the late losses. r->g stays alive for
    the caller (to save it); quad_run_free releases everything. Returns 0, or -1 with err. */
-static int quad_train(const quad_config *c, quad_run *r, int record, quad_progress_fn progress, void *user,
+QUAD_API int quad_train(const quad_config *c, quad_run *r, int record, quad_progress_fn progress, void *user,
                       gan_error *err)
 {
     const int B = c->batch;
@@ -329,7 +333,7 @@ done:
 /* ---- files ------------------------------------------------------------------------------ */
 
 /* Writes a finished text or SVG buffer through gan_write_file_atomic. */
-static int quad_write_buffer(const plot_svg *t, const char *path, gan_error *err)
+QUAD_API int quad_write_buffer(const plot_svg *t, const char *path, gan_error *err)
 {
     if (t->failed || !t->buf) {
         return quad_fail(err, GAN_ERR_MEMORY, path, "out of memory");
@@ -338,7 +342,7 @@ static int quad_write_buffer(const plot_svg *t, const char *path, gan_error *err
 }
 
 /* losses.csv: iteration, D loss, G loss; one row per logged iteration. */
-static int quad_write_losses_csv(const quad_run *r, const char *path, gan_error *err)
+QUAD_API int quad_write_losses_csv(const quad_run *r, const char *path, gan_error *err)
 {
     plot_svg t;
     int i, rc;
@@ -351,7 +355,7 @@ static int quad_write_losses_csv(const quad_run *r, const char *path, gan_error 
 }
 
 /* samples.csv: x, y; one row per generated point. */
-static int quad_write_samples_csv(const quad_run *r, int n, const char *path, gan_error *err)
+QUAD_API int quad_write_samples_csv(const quad_run *r, int n, const char *path, gan_error *err)
 {
     plot_svg t;
     int i, rc;
@@ -367,7 +371,7 @@ static int quad_write_samples_csv(const quad_run *r, int n, const char *path, ga
    ln 2 marked, in two panels: every loss on one scale (the early phase, where D and G take
    turns winning outright, reaches losses of 20 and more), then the same curves on [0, 2.5],
    where the approach to the equilibrium is visible. */
-static int quad_write_losses_svg(const quad_run *r, const char *path, gan_error *err)
+QUAD_API int quad_write_losses_svg(const quad_run *r, const char *path, gan_error *err)
 {
     const double ln2 = 0.6931471805599453;
     const char *const d_color = plot_color(0), *const g_color = plot_color(1), *const ref_color = "#555555";
@@ -418,13 +422,13 @@ static int quad_write_losses_svg(const quad_run *r, const char *path, gan_error 
 #define QUAD_CELL_H (QUAD_PANEL_H + 75)
 #define QUAD_HEADER 78
 
-static plot_frame quad_panel(int k, int cols, double xmin, double xmax, double ymin, double ymax)
+QUAD_API plot_frame quad_panel(int k, int cols, double xmin, double xmax, double ymin, double ymax)
 {
     return plot_frame_make(70 + (k % cols) * QUAD_CELL_W, QUAD_HEADER + 26 + (k / cols) * QUAD_CELL_H, QUAD_PANEL_W,
                            QUAD_PANEL_H, xmin, xmax, ymin, ymax);
 }
 
-static void quad_grid_begin(plot_svg *s, int n, int *cols, const char *title, const plot_legend_item *items,
+QUAD_API void quad_grid_begin(plot_svg *s, int n, int *cols, const char *title, const plot_legend_item *items,
                             int n_items)
 {
     const int c = n < 4 ? (n > 0 ? n : 1) : 4, rows = (n + c - 1) / c;
@@ -438,7 +442,7 @@ static void quad_grid_begin(plot_svg *s, int n, int *cols, const char *title, co
 /* samples.svg: the real batch and G's points at every checkpoint, on shared axes. The axes
    cover the real curve and the generated points, but at most half the curve's width (and
    height) beyond it on each side; points outside are counted in the panel's title. */
-static int quad_write_samples_svg(const quad_run *r, const quad_config *c, const char *path, gan_error *err)
+QUAD_API int quad_write_samples_svg(const quad_run *r, const quad_config *c, const char *path, gan_error *err)
 {
     const int B = c->batch;
     const double half = c->scale / 2, top = 10 + half * half;
@@ -484,7 +488,7 @@ static int quad_write_samples_svg(const quad_run *r, const quad_config *c, const
    updates, the real points, and the centroid of each group. G's updates leave D alone, so the
    real points map to the same features before and after: they are drawn once. D's feature
    scale changes as it trains, so each panel has its own axes. */
-static int quad_write_features_svg(const quad_run *r, const quad_config *c, const char *path, gan_error *err)
+QUAD_API int quad_write_features_svg(const quad_run *r, const quad_config *c, const char *path, gan_error *err)
 {
     static const int groups[3] = { QUAD_REAL_AFTER, QUAD_FAKE_BEFORE, QUAD_FAKE_AFTER };
     static const char *const colors[3] = { "#1f77b4", "#fdae6b", "#d62728" };
