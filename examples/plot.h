@@ -247,7 +247,7 @@ PLOT_API void plot_nice_range(double *lo, double *hi)
 /* ---- frames, axes and marks -------------------------------------------------------------- */
 
 PLOT_API plot_frame plot_frame_make(double x0, double y0, double w, double h, double xmin, double xmax, double ymin,
-                                  double ymax)
+                                    double ymax)
 {
     plot_frame f;
     f.x0 = x0; f.y0 = y0; f.w = w; f.h = h;
@@ -322,7 +322,7 @@ PLOT_API void plot_clip_open(plot_svg *s, const plot_frame *f)
 
 /* A line through (x[i*stride], y[i*stride]); x NULL means x = i. Breaks at non-finite values. */
 PLOT_API void plot_polyline(plot_svg *s, const plot_frame *f, const float *x, const float *y, int n, int stride,
-                          const char *color, double width)
+                            const char *color, double width)
 {
     int i, open = 0;
     plot_clip_open(s, f);
@@ -345,7 +345,7 @@ PLOT_API void plot_polyline(plot_svg *s, const plot_frame *f, const float *x, co
 
 /* Dots of the given radius and opacity at (x[i*stride], y[i*stride]). */
 PLOT_API void plot_points(plot_svg *s, const plot_frame *f, const float *x, const float *y, int n, int stride,
-                        const char *color, double radius, double opacity)
+                          const char *color, double radius, double opacity)
 {
     int i;
     plot_clip_open(s, f);
@@ -455,7 +455,7 @@ PLOT_API plot_chart plot_chart_defaults(const char *title, const char *xlabel, c
 /* Series as lines, references as dashed lines, a legend at the top right; written to path.
    Returns 0, or -1 with errno set. */
 PLOT_API int plot_line_chart(const char *path, const plot_chart *c, const plot_series *series, int n_series,
-                           const plot_ref *refs, int n_refs)
+                             const plot_ref *refs, int n_refs)
 {
     static const char *const ref_colors[] = { "#555555", "#999999", "#bb4444", "#44aa44" };
     plot_legend_item items[32];

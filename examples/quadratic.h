@@ -240,7 +240,7 @@ QUAD_API int quad_generate(gan *g, const float *z, int batch, float *out, gan_er
    makes, with D's features of the real and the generated points read after the D updates
    (before the G updates) and again after the G updates. Leaves G's final points in fake. */
 QUAD_API int quad_checkpoint_step(gan *g, const quad_config *c, float *real, float *z, float *fake, float *feat,
-                                gan_stats *st, gan_error *err)
+                                  gan_stats *st, gan_error *err)
 {
     const int B = c->batch;
     const size_t group = (size_t)B * 2;
@@ -263,7 +263,7 @@ QUAD_API int quad_checkpoint_step(gan *g, const quad_config *c, float *real, flo
    c->samples final points (kept in r->samples) and the late losses. r->g stays alive for
    the caller (to save it); quad_run_free releases everything. Returns 0, or -1 with err. */
 QUAD_API int quad_train(const quad_config *c, quad_run *r, int record, quad_progress_fn progress, void *user,
-                      gan_error *err)
+                        gan_error *err)
 {
     const int B = c->batch;
     const long late_from = c->iterations - (c->late < c->iterations ? c->late : c->iterations);
@@ -429,7 +429,7 @@ QUAD_API plot_frame quad_panel(int k, int cols, double xmin, double xmax, double
 }
 
 QUAD_API void quad_grid_begin(plot_svg *s, int n, int *cols, const char *title, const plot_legend_item *items,
-                            int n_items)
+                              int n_items)
 {
     const int c = n < 4 ? (n > 0 ? n : 1) : 4, rows = (n + c - 1) / c;
     const int width = 40 + c * QUAD_CELL_W > 820 ? 40 + c * QUAD_CELL_W : 820;
