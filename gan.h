@@ -16,6 +16,13 @@
                              replace malloc/free (define both or neither)
      GAN_ASSERT(x)           replace assert(); used only for internal invariants
      GAN_NO_STDIO            leave out every function that touches files
+     GAN_NO_SIMD             run the plain reference loops for the dense layers and the
+                             optimizers instead of the fast kernels (which use AVX-512,
+                             AVX2+FMA or NEON when the compiler targets them, e.g. with
+                             -march=native, and blocked portable C otherwise)
+     GAN_THREADS             share each large dense product out among a pool of POSIX
+                             threads per model (link with -lpthread); results are
+                             bit-identical to one thread. See gan_model_set_threads.
      GAN_MAX_ALLOC           largest single allocation, in bytes, that a model, a
                              checkpoint or a data file may ask for (default 2 GiB)
 
@@ -173,6 +180,10 @@ GANDEF size_t gan_model_num_params(const gan_model *m);
 GANDEF float *gan_model_params(gan_model *m);   /* (num_params): every layer's W then b, in order */
 GANDEF float *gan_model_grads(gan_model *m);    /* same layout as the parameters */
 GANDEF void   gan_model_clip(gan_model *m, float c);  /* clamp every parameter to [-c, c] (WGAN) */
+/* How many threads m's dense layers may share their work with, the caller's included (the
+   default is every processor online); returns the number in effect, which is always 1
+   unless gan.h was compiled with GAN_THREADS. Results do not depend on it. */
+GANDEF int    gan_model_set_threads(gan_model *m, int n_threads);
 /* Layer i's output from the last forward, (batch, *width); NULL if i is out of range.
    D's hidden features, for instance, for plotting what D has learned. */
 GANDEF const float *gan_model_layer_output(const gan_model *m, int i, int *width);
@@ -359,6 +370,17 @@ GANDEF int   gan_write_file_atomic(const char *path, const void *data, size_t n,
 #ifndef GAN_MAX_ALLOC
 #define GAN_MAX_ALLOC ((size_t)1 << 31)
 #endif
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#include <pthread.h>
+#include <unistd.h>  /* sysconf: how many processors are online */
+#endif
+/* The reference dense kernels are compiled in every build (the tests compare against them)
+   but run only under GAN_NO_SIMD. */
+#if defined(__GNUC__) && !defined(GAN_NO_SIMD)
+#define GAN__MAYBE_UNUSED __attribute__((unused))
+#else
+#define GAN__MAYBE_UNUSED
+#endif
 
 /* Limits on any model, whether built by a caller or read from a file. */
 #define GAN__MAX_DIM (1 << 20)
@@ -535,7 +557,15 @@ struct gan_model {
     gan_rng rng;            /* drives dropout */
     const float *input;     /* what the last forward ran on (batch, input_dim) */
     int batch, mode;        /* its batch size and mode; batch 0 = no forward yet */
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    struct gan__pool *pool; /* the threads the dense layers share out their work to */
+#endif
 };
+
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+static struct gan__pool *gan__pool_new(gan_error *err);
+static void gan__pool_free(struct gan__pool *pool);
+#endif
 
 /* Checks a layer spec; on success returns its output size for input size in. */
 static int gan__layer_check(const gan_layer *l, int in, int index, int *out, gan_error *err)
@@ -658,6 +688,10 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
     m->scratch[1] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
     GAN_ASSERT(offset_p == n_params && offset_s == n_state && offset_w == n_work);
     m->output_dim = width;
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    m->pool = gan__pool_new(err);
+    if (!m->pool) { gan_model_free(m); return NULL; }
+#endif
     memset(m->work, 0, sizeof(float) * n_work);
     gan_model_init(m, GAN_INIT_PYTORCH, 0, 0);
     gan__ok(err);
@@ -667,6 +701,9 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
 void gan_model_free(gan_model *m)
 {
     if (!m) return;
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    gan__pool_free(m->pool);
+#endif
     if (m->layers) GAN_FREE(m->layers);
     if (m->work) GAN_FREE(m->work);
     if (m->params) GAN_FREE(m->params);
@@ -709,8 +746,12 @@ void gan_model_init(gan_model *m, int scheme, float std, uint64_t seed)
     m->batch = 0;
 }
 
-/* Dense: y = x W + b, with x (B, I), W (I, O), b (O), y (B, O). */
-static void gan__dense_forward(float *y, const float *x, const float *W, const float *b, int B, int I, int O)
+/* Dense: y = x W + b, with x (B, I), W (I, O), b (O), y (B, O).
+   The three loops below are the reference: they say what the dense layer computes, and
+   tests/test_kernels.c checks the fast kernels further down against them. They are what
+   the model runs when GAN_NO_SIMD is defined. */
+static GAN__MAYBE_UNUSED void gan__dense_forward_ref(float *y, const float *x, const float *W, const float *b,
+                                                     int B, int I, int O)
 {
     int n, i, o;
     for (n = 0; n < B; n++) {
@@ -726,7 +767,8 @@ static void gan__dense_forward(float *y, const float *x, const float *W, const f
 }
 
 /* dL/dx = dy W^T: dx[n][i] = sum_o dy[n][o] W[i][o]. */
-static void gan__dense_backward_input(float *dx, const float *dy, const float *W, int B, int I, int O)
+static GAN__MAYBE_UNUSED void gan__dense_backward_input_ref(float *dx, const float *dy, const float *W,
+                                                            int B, int I, int O)
 {
     int n, i, o;
     for (n = 0; n < B; n++) {
@@ -741,7 +783,8 @@ static void gan__dense_backward_input(float *dx, const float *dy, const float *W
 }
 
 /* dL/dW += x^T dy, dL/db += sum over the batch of dy. */
-static void gan__dense_backward_params(float *dW, float *db, const float *dy, const float *x, int B, int I, int O)
+static GAN__MAYBE_UNUSED void gan__dense_backward_params_ref(float *dW, float *db, const float *dy, const float *x,
+                                                             int B, int I, int O)
 {
     int n, i, o;
     for (n = 0; n < B; n++) {
@@ -754,6 +797,491 @@ static void gan__dense_backward_params(float *dW, float *db, const float *dy, co
         }
         for (o = 0; o < O; o++) db[o] += dyn[o];
     }
+}
+
+#ifndef GAN_NO_SIMD
+/* The fast dense kernels compute the same three products, cache-blocked and register-tiled
+   (Goto & van de Geijn 2008, "Anatomy of high-performance matrix multiplication"):
+     forward and dW:  C (M, N) = init + A B, one register tile of MR rows x NV vectors of C at a
+                      time; for each k a row of B is loaded once and each A[r][k] is broadcast.
+     dx = dy W^T:     each dx[n][i] is a dot product along o; a tile of DR rows of dy and WR
+                      rows of W keeps DR x WR vector accumulators, summed across lanes at the end.
+   Every output element is computed by the same operations in the same order wherever it sits
+   in a tile, so results do not depend on how the work is split (GAN_THREADS) and are the same
+   run to run. The vector type below is chosen at compile time: AVX-512, AVX2 with FMA, NEON on
+   AArch64, or plain C arrays of 4 floats that the compiler may vectorise on its own. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define GAN__VL 16          /* floats per vector */
+#define GAN__MR 8           /* gemm tile: rows of C */
+#define GAN__NV 2           /* gemm tile: vectors of C per row */
+#define GAN__DR 3           /* dot tile: rows of dy */
+#define GAN__WR 8           /* dot tile: rows of W (a multiple of 4) */
+typedef __m512 gan__vec;
+static inline gan__vec gan__vzero(void) { return _mm512_setzero_ps(); }
+static inline gan__vec gan__vset1(float x) { return _mm512_set1_ps(x); }
+static inline gan__vec gan__vload(const float *p) { return _mm512_loadu_ps(p); }
+static inline void gan__vstore(float *p, gan__vec v) { _mm512_storeu_ps(p, v); }
+static inline gan__vec gan__vfma(gan__vec a, gan__vec b, gan__vec c) { return _mm512_fmadd_ps(a, b, c); }
+static inline gan__vec gan__vadd(gan__vec a, gan__vec b) { return _mm512_add_ps(a, b); }
+static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { return _mm512_sub_ps(a, b); }
+static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { return _mm512_mul_ps(a, b); }
+static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { return _mm512_div_ps(a, b); }
+static inline gan__vec gan__vsqrt(gan__vec a) { return _mm512_sqrt_ps(a); }
+/* The first n lanes (n may be <= 0 or >= GAN__VL); the rest read as 0 and are not written. */
+static inline __mmask16 gan__vmask(int n) { return (__mmask16)(n <= 0 ? 0 : n >= 16 ? 0xffff : (1u << n) - 1); }
+static inline gan__vec gan__vload_part(const float *p, int n) { return _mm512_maskz_loadu_ps(gan__vmask(n), p); }
+static inline void gan__vstore_part(float *p, gan__vec v, int n) { _mm512_mask_storeu_ps(p, gan__vmask(n), v); }
+/* s[j] = the sum of the lanes of the j-th vector, by the same tree for every j. */
+static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
+{
+#define GAN__HALVES(v) _mm256_add_ps(_mm512_castps512_ps256(v), \
+                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+    const __m256 ab = _mm256_hadd_ps(GAN__HALVES(a), GAN__HALVES(b));
+    const __m256 cd = _mm256_hadd_ps(GAN__HALVES(c), GAN__HALVES(d));
+    const __m256 abcd = _mm256_hadd_ps(ab, cd);
+#undef GAN__HALVES
+    _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define GAN__VL 8
+#define GAN__MR 4
+#define GAN__NV 3
+#define GAN__DR 2
+#define GAN__WR 4
+typedef __m256 gan__vec;
+static inline gan__vec gan__vzero(void) { return _mm256_setzero_ps(); }
+static inline gan__vec gan__vset1(float x) { return _mm256_set1_ps(x); }
+static inline gan__vec gan__vload(const float *p) { return _mm256_loadu_ps(p); }
+static inline void gan__vstore(float *p, gan__vec v) { _mm256_storeu_ps(p, v); }
+static inline gan__vec gan__vfma(gan__vec a, gan__vec b, gan__vec c) { return _mm256_fmadd_ps(a, b, c); }
+static inline gan__vec gan__vadd(gan__vec a, gan__vec b) { return _mm256_add_ps(a, b); }
+static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { return _mm256_sub_ps(a, b); }
+static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { return _mm256_mul_ps(a, b); }
+static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { return _mm256_div_ps(a, b); }
+static inline gan__vec gan__vsqrt(gan__vec a) { return _mm256_sqrt_ps(a); }
+static inline __m256i gan__vmask(int n)
+{
+    static const int32_t ones_then_zeros[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+    return _mm256_loadu_si256((const __m256i *)(ones_then_zeros + 8 - (n <= 0 ? 0 : n >= 8 ? 8 : n)));
+}
+static inline gan__vec gan__vload_part(const float *p, int n) { return _mm256_maskload_ps(p, gan__vmask(n)); }
+static inline void gan__vstore_part(float *p, gan__vec v, int n) { _mm256_maskstore_ps(p, gan__vmask(n), v); }
+static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
+{
+    const __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+}
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+#include <arm_neon.h>
+#define GAN__VL 4
+#define GAN__MR 8
+#define GAN__NV 2
+#define GAN__DR 3
+#define GAN__WR 4
+typedef float32x4_t gan__vec;
+static inline gan__vec gan__vzero(void) { return vdupq_n_f32(0.0f); }
+static inline gan__vec gan__vset1(float x) { return vdupq_n_f32(x); }
+static inline gan__vec gan__vload(const float *p) { return vld1q_f32(p); }
+static inline void gan__vstore(float *p, gan__vec v) { vst1q_f32(p, v); }
+static inline gan__vec gan__vfma(gan__vec a, gan__vec b, gan__vec c) { return vfmaq_f32(c, a, b); }
+static inline gan__vec gan__vadd(gan__vec a, gan__vec b) { return vaddq_f32(a, b); }
+static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { return vsubq_f32(a, b); }
+static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { return vmulq_f32(a, b); }
+static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { return vdivq_f32(a, b); }
+static inline gan__vec gan__vsqrt(gan__vec a) { return vsqrtq_f32(a); }
+static inline gan__vec gan__vload_part(const float *p, int n)
+{
+    float t[4] = { 0, 0, 0, 0 };
+    int j;
+    for (j = 0; j < n && j < 4; j++) t[j] = p[j];
+    return vld1q_f32(t);
+}
+static inline void gan__vstore_part(float *p, gan__vec v, int n)
+{
+    float t[4];
+    int j;
+    vst1q_f32(t, v);
+    for (j = 0; j < n && j < 4; j++) p[j] = t[j];
+}
+static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
+{
+    vst1q_f32(s, vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d)));
+}
+#else
+#define GAN__VL 4
+#define GAN__MR 4
+#define GAN__NV 2
+#define GAN__DR 2
+#define GAN__WR 4
+typedef struct gan__vec { float v[4]; } gan__vec;
+static inline gan__vec gan__vzero(void) { gan__vec r; memset(&r, 0, sizeof r); return r; }
+static inline gan__vec gan__vset1(float x) { gan__vec r; r.v[0] = r.v[1] = r.v[2] = r.v[3] = x; return r; }
+static inline gan__vec gan__vload(const float *p) { gan__vec r; memcpy(r.v, p, sizeof r.v); return r; }
+static inline void gan__vstore(float *p, gan__vec v) { memcpy(p, v.v, sizeof v.v); }
+#define GAN__LANEWISE(expr) gan__vec r; int j; for (j = 0; j < 4; j++) r.v[j] = (expr); return r
+static inline gan__vec gan__vfma(gan__vec a, gan__vec b, gan__vec c) { GAN__LANEWISE(a.v[j] * b.v[j] + c.v[j]); }
+static inline gan__vec gan__vadd(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] + b.v[j]); }
+static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] - b.v[j]); }
+static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] * b.v[j]); }
+static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] / b.v[j]); }
+static inline gan__vec gan__vsqrt(gan__vec a) { GAN__LANEWISE(sqrtf(a.v[j])); }
+#undef GAN__LANEWISE
+static inline gan__vec gan__vload_part(const float *p, int n)
+{
+    gan__vec r = gan__vzero();
+    int j;
+    for (j = 0; j < n && j < 4; j++) r.v[j] = p[j];
+    return r;
+}
+static inline void gan__vstore_part(float *p, gan__vec v, int n)
+{
+    int j;
+    for (j = 0; j < n && j < 4; j++) p[j] = v.v[j];
+}
+static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
+{
+    s[0] = (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]);
+    s[1] = (b.v[0] + b.v[1]) + (b.v[2] + b.v[3]);
+    s[2] = (c.v[0] + c.v[1]) + (c.v[2] + c.v[3]);
+    s[3] = (d.v[0] + d.v[1]) + (d.v[2] + d.v[3]);
+}
+#endif
+
+#define GAN__NR (GAN__NV * GAN__VL)   /* gemm tile: columns of C */
+#define GAN__KC 256                   /* gemm: k-block, so that a KC x NR panel of B stays in L1 */
+
+/* One register tile: C[r][j] = init[r][j] + sum_k A[r][k] B[k][j] for r < rows <= MR and
+   j < cols <= NR, with A[r][k] = a[r * a_rs + k * a_cs] and B[k][j] = b[k * ldb + j].
+   init is C itself when load_c, else bias[j], else 0. Rows past `rows` repeat the last
+   row (their results are dropped), so every row of a tile runs the same instructions. */
+static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                           size_t ldb, const float *bias, int load_c, int rows, int cols, int K)
+{
+    gan__vec acc[GAN__MR][GAN__NV], bk[GAN__NV];
+    const float *ar[GAN__MR];
+    int r, v, k;
+    for (r = 0; r < GAN__MR; r++) {
+        ar[r] = a + (size_t)(r < rows ? r : rows - 1) * a_rs;
+        for (v = 0; v < GAN__NV; v++) {
+            const int lanes = cols - v * GAN__VL;
+            if (load_c) acc[r][v] = gan__vload_part(c + (size_t)(r < rows ? r : rows - 1) * ldc + v * GAN__VL, lanes);
+            else if (bias) acc[r][v] = gan__vload_part(bias + v * GAN__VL, lanes);
+            else acc[r][v] = gan__vzero();
+        }
+    }
+    if (cols == GAN__NR) {
+        for (k = 0; k < K; k++) {
+            const float *bp = b + (size_t)k * ldb;
+            const size_t ak = (size_t)k * a_cs;
+            for (v = 0; v < GAN__NV; v++) bk[v] = gan__vload(bp + v * GAN__VL);
+            for (r = 0; r < GAN__MR; r++) {
+                const gan__vec ark = gan__vset1(ar[r][ak]);
+                for (v = 0; v < GAN__NV; v++) acc[r][v] = gan__vfma(ark, bk[v], acc[r][v]);
+            }
+        }
+    } else {
+        for (k = 0; k < K; k++) {
+            const float *bp = b + (size_t)k * ldb;
+            const size_t ak = (size_t)k * a_cs;
+            for (v = 0; v < GAN__NV; v++) bk[v] = gan__vload_part(bp + v * GAN__VL, cols - v * GAN__VL);
+            for (r = 0; r < GAN__MR; r++) {
+                const gan__vec ark = gan__vset1(ar[r][ak]);
+                for (v = 0; v < GAN__NV; v++) acc[r][v] = gan__vfma(ark, bk[v], acc[r][v]);
+            }
+        }
+    }
+    for (r = 0; r < rows; r++)
+        for (v = 0; v < GAN__NV; v++) {
+            float *cp = c + (size_t)r * ldc + v * GAN__VL;
+            if (cols == GAN__NR) gan__vstore(cp, acc[r][v]);
+            else gan__vstore_part(cp, acc[r][v], cols - v * GAN__VL);
+        }
+}
+
+/* C (M, N), columns [col0, col1) only: C = (accumulate ? C : bias or 0) + A B, A (M, K) as
+   above, B (K, N). The k loop is cut into blocks of GAN__KC; each block after the first
+   continues from what the previous one stored, which is the same arithmetic as one pass. */
+static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb,
+                      const float *bias, int accumulate, int M, int K, int col0, int col1)
+{
+    int k0, i, j;
+    for (k0 = 0; k0 < K; k0 += GAN__KC) {
+        const int kc = K - k0 < GAN__KC ? K - k0 : GAN__KC;
+        for (j = col0; j < col1; j += GAN__NR) {
+            const int cols = col1 - j < GAN__NR ? col1 - j : GAN__NR;
+            for (i = 0; i < M; i += GAN__MR)
+                gan__gemm_tile(c + (size_t)i * ldc + j, ldc, a + (size_t)i * a_rs + (size_t)k0 * a_cs, a_rs, a_cs,
+                               b + (size_t)k0 * ldb + j, ldb, bias ? bias + j : NULL, accumulate || k0 > 0,
+                               M - i < GAN__MR ? M - i : GAN__MR, cols, kc);
+        }
+    }
+}
+
+/* One dot tile: dx[r][w] = sum_o dy[r][o] W[w][o] for r < rows <= DR, w < wrows <= WR.
+   Missing rows repeat the last one, as in the gemm tile. */
+static void gan__dot_tile(float *dx, size_t ldx, const float *dy, const float *W, int rows, int wrows, int O)
+{
+    gan__vec acc[GAN__DR][GAN__WR], y[GAN__DR];
+    const float *yr[GAN__DR], *wr[GAN__WR];
+    float sums[GAN__WR];
+    int r, w, o;
+    for (r = 0; r < GAN__DR; r++) {
+        yr[r] = dy + (size_t)(r < rows ? r : rows - 1) * O;
+        for (w = 0; w < GAN__WR; w++) acc[r][w] = gan__vzero();
+    }
+    for (w = 0; w < GAN__WR; w++) wr[w] = W + (size_t)(w < wrows ? w : wrows - 1) * O;
+    for (o = 0; o + GAN__VL <= O; o += GAN__VL) {
+        for (r = 0; r < GAN__DR; r++) y[r] = gan__vload(yr[r] + o);
+        for (w = 0; w < GAN__WR; w++) {
+            const gan__vec wv = gan__vload(wr[w] + o);
+            for (r = 0; r < GAN__DR; r++) acc[r][w] = gan__vfma(y[r], wv, acc[r][w]);
+        }
+    }
+    if (o < O) {
+        for (r = 0; r < GAN__DR; r++) y[r] = gan__vload_part(yr[r] + o, O - o);
+        for (w = 0; w < GAN__WR; w++) {
+            const gan__vec wv = gan__vload_part(wr[w] + o, O - o);
+            for (r = 0; r < GAN__DR; r++) acc[r][w] = gan__vfma(y[r], wv, acc[r][w]);
+        }
+    }
+    for (r = 0; r < rows; r++) {
+        for (w = 0; w < GAN__WR; w += 4) gan__vsum4(sums + w, acc[r][w], acc[r][w + 1], acc[r][w + 2], acc[r][w + 3]);
+        memcpy(dx + (size_t)r * ldx, sums, sizeof(float) * (size_t)wrows);
+    }
+}
+
+/* The three dense products on a slice of their outputs: columns [o0, o1) of y and dW,
+   columns [i0, i1) of dx. */
+static void gan__dense_forward_fast(float *y, const float *x, const float *W, const float *b, int B, int I, int O,
+                                    int o0, int o1)
+{
+    gan__gemm(y, (size_t)O, x, (size_t)I, 1, W, (size_t)O, b, 0, B, I, o0, o1);
+}
+
+static void gan__dense_backward_input_fast(float *dx, const float *dy, const float *W, int B, int I, int O,
+                                           int i0, int i1)
+{
+    int n, i;
+    for (i = i0; i < i1; i += GAN__WR)          /* WR rows of W stay in L1 while dy streams by */
+        for (n = 0; n < B; n += GAN__DR)
+            gan__dot_tile(dx + (size_t)n * I + i, (size_t)I, dy + (size_t)n * O, W + (size_t)i * O,
+                          B - n < GAN__DR ? B - n : GAN__DR, i1 - i < GAN__WR ? i1 - i : GAN__WR, O);
+}
+
+static void gan__dense_backward_params_fast(float *dW, float *db, const float *dy, const float *x, int B, int I,
+                                            int O, int o0, int o1)
+{
+    int n, o;
+    /* dW (I, O) += A dy with A[i][n] = x[n][i]: rows of A are columns of x. */
+    gan__gemm(dW, (size_t)O, x, 1, (size_t)I, dy, (size_t)O, NULL, 1, I, B, o0, o1);
+    /* db[o] += dy[0][o] + dy[1][o] + ..., in the reference's order. */
+    for (o = o0; o + GAN__VL <= o1; o += GAN__VL) {
+        gan__vec s = gan__vload(db + o);
+        for (n = 0; n < B; n++) s = gan__vadd(s, gan__vload(dy + (size_t)n * O + o));
+        gan__vstore(db + o, s);
+    }
+    for (; o < o1; o++)
+        for (n = 0; n < B; n++) db[o] += dy[(size_t)n * O + o];
+}
+#endif /* GAN_NO_SIMD */
+
+/* The dense layer as the model runs it: the reference loops under GAN_NO_SIMD, else the fast
+   kernels, under GAN_THREADS split by output columns across the model's threads (each thread
+   owns whole outputs, so the split changes nothing in the results). */
+enum { GAN__FORWARD, GAN__INPUT_GRAD, GAN__PARAM_GRAD };
+
+typedef struct gan__dense_job {
+    int product;                /* GAN__FORWARD, GAN__INPUT_GRAD or GAN__PARAM_GRAD */
+    int B, I, O;
+    float *y, *dx, *dW, *db;    /* outputs: y (B, O); dx (B, I); dW (I, O), db (O) */
+    const float *x, *dy, *W, *b;
+} gan__dense_job;
+
+/* Part `part` of `parts` of a job: a slice of the output columns, cut at tile boundaries. */
+static void gan__dense_part(const gan__dense_job *j, int part, int parts)
+{
+#ifdef GAN_NO_SIMD
+    (void)part; (void)parts;
+    if (j->product == GAN__FORWARD) gan__dense_forward_ref(j->y, j->x, j->W, j->b, j->B, j->I, j->O);
+    if (j->product == GAN__INPUT_GRAD) gan__dense_backward_input_ref(j->dx, j->dy, j->W, j->B, j->I, j->O);
+    if (j->product == GAN__PARAM_GRAD) gan__dense_backward_params_ref(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O);
+#else
+    const int n = j->product == GAN__INPUT_GRAD ? j->I : j->O;
+    const int tile = j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR;
+    const int chunk = ((n + parts - 1) / parts + tile - 1) / tile * tile;
+    const int lo = part * chunk, hi = lo + chunk < n ? lo + chunk : n;
+    if (lo >= hi) return;
+    if (j->product == GAN__FORWARD) gan__dense_forward_fast(j->y, j->x, j->W, j->b, j->B, j->I, j->O, lo, hi);
+    if (j->product == GAN__INPUT_GRAD) gan__dense_backward_input_fast(j->dx, j->dy, j->W, j->B, j->I, j->O, lo, hi);
+    if (j->product == GAN__PARAM_GRAD)
+        gan__dense_backward_params_fast(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O, lo, hi);
+#endif
+}
+
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+/* A pool of worker threads owned by one model. The caller runs part 0 of a job; worker w
+   runs part w if w < parts. Workers sleep on a condition variable between jobs. */
+#define GAN__MAX_THREADS 64
+#define GAN__MIN_THREAD_FLOPS (1 << 21)    /* smaller products are not worth waking a thread */
+
+typedef struct gan__worker {
+    struct gan__pool *pool;
+    int index;                  /* 1 .. n_workers */
+    pthread_t thread;
+} gan__worker;
+
+typedef struct gan__pool {
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+    gan__worker workers[GAN__MAX_THREADS - 1];
+    int n_workers;              /* threads started besides the caller */
+    int n_use;                  /* threads a job may use, the caller included */
+    unsigned long job;          /* counts jobs handed out */
+    int remaining;              /* workers still busy with the current job */
+    int quit;
+    const gan__dense_job *current;
+    int parts;
+} gan__pool;
+
+static void *gan__worker_main(void *arg)
+{
+    gan__worker *w = (gan__worker *)arg;
+    gan__pool *pool = w->pool;
+    unsigned long seen = 0;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        while (!pool->quit && pool->job == seen) pthread_cond_wait(&pool->wake, &pool->lock);
+        if (pool->quit) break;
+        seen = pool->job;
+        if (w->index < pool->parts) {
+            const gan__dense_job *j = pool->current;
+            const int parts = pool->parts;
+            pthread_mutex_unlock(&pool->lock);
+            gan__dense_part(j, w->index, parts);
+            pthread_mutex_lock(&pool->lock);
+            if (--pool->remaining == 0) pthread_cond_signal(&pool->done);
+        }
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+/* Starts one thread per online processor, besides the caller, at most GAN__MAX_THREADS in all.
+   If the system refuses a thread the pool keeps the ones it has. */
+static gan__pool *gan__pool_new(gan_error *err)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int i;
+    gan__pool *pool = (gan__pool *)gan__alloc(sizeof *pool, err, "thread pool");
+    if (!pool) return NULL;
+    memset(pool, 0, sizeof *pool);
+    if (cpus < 1) cpus = 1;
+    if (cpus > GAN__MAX_THREADS) cpus = GAN__MAX_THREADS;
+    if (pthread_mutex_init(&pool->lock, NULL)) { GAN_FREE(pool); gan__fail(err, GAN_ERR_MEMORY, "thread pool: no mutex"); return NULL; }
+    if (pthread_cond_init(&pool->wake, NULL) || pthread_cond_init(&pool->done, NULL)) {
+        pthread_mutex_destroy(&pool->lock);
+        GAN_FREE(pool);
+        gan__fail(err, GAN_ERR_MEMORY, "thread pool: no condition variable");
+        return NULL;
+    }
+    for (i = 0; i < cpus - 1; i++) {
+        gan__worker *w = &pool->workers[i];
+        w->pool = pool;
+        w->index = i + 1;
+        if (pthread_create(&w->thread, NULL, gan__worker_main, w)) break;
+        pool->n_workers++;
+    }
+    pool->n_use = pool->n_workers + 1;
+    return pool;
+}
+
+static void gan__pool_free(gan__pool *pool)
+{
+    int i;
+    if (!pool) return;
+    pthread_mutex_lock(&pool->lock);
+    pool->quit = 1;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (i = 0; i < pool->n_workers; i++) pthread_join(pool->workers[i].thread, NULL);
+    pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->done);
+    pthread_mutex_destroy(&pool->lock);
+    GAN_FREE(pool);
+}
+
+static void gan__pool_run(gan__pool *pool, const gan__dense_job *j, int parts)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->current = j;
+    pool->parts = parts;
+    pool->remaining = parts - 1;
+    pool->job++;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    gan__dense_part(j, 0, parts);
+    pthread_mutex_lock(&pool->lock);
+    while (pool->remaining > 0) pthread_cond_wait(&pool->done, &pool->lock);
+    pthread_mutex_unlock(&pool->lock);
+}
+#endif
+
+static void gan__dense(gan_model *m, const gan__dense_job *j)
+{
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    const int n = j->product == GAN__INPUT_GRAD ? j->I : j->O;
+    const int tiles = (n + (j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR) - 1) /
+                      (j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR);
+    const double flops = 2.0 * j->B * j->I * j->O;
+    const int parts = m->pool && flops >= GAN__MIN_THREAD_FLOPS ? (tiles < m->pool->n_use ? tiles : m->pool->n_use) : 1;
+    if (parts > 1) { gan__pool_run(m->pool, j, parts); return; }
+#else
+    (void)m;
+#endif
+    gan__dense_part(j, 0, 1);
+}
+
+int gan_model_set_threads(gan_model *m, int n_threads)
+{
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    const int most = m->pool->n_workers + 1;
+    m->pool->n_use = n_threads < 1 ? 1 : n_threads > most ? most : n_threads;
+    return m->pool->n_use;
+#else
+    (void)m; (void)n_threads;
+    return 1;
+#endif
+}
+
+static void gan__dense_forward(gan_model *m, float *y, const float *x, const float *W, const float *b,
+                               int B, int I, int O)
+{
+    gan__dense_job j;
+    memset(&j, 0, sizeof j);
+    j.product = GAN__FORWARD; j.B = B; j.I = I; j.O = O;
+    j.y = y; j.x = x; j.W = W; j.b = b;
+    gan__dense(m, &j);
+}
+
+static void gan__dense_backward_input(gan_model *m, float *dx, const float *dy, const float *W, int B, int I, int O)
+{
+    gan__dense_job j;
+    memset(&j, 0, sizeof j);
+    j.product = GAN__INPUT_GRAD; j.B = B; j.I = I; j.O = O;
+    j.dx = dx; j.dy = dy; j.W = W;
+    gan__dense(m, &j);
+}
+
+static void gan__dense_backward_params(gan_model *m, float *dW, float *db, const float *dy, const float *x,
+                                       int B, int I, int O)
+{
+    gan__dense_job j;
+    memset(&j, 0, sizeof j);
+    j.product = GAN__PARAM_GRAD; j.B = B; j.I = I; j.O = O;
+    j.dW = dW; j.db = db; j.dy = dy; j.x = x;
+    gan__dense(m, &j);
 }
 
 /* Activations, elementwise: y = f(x); backward dx = dy * f'(x), with f' written through
@@ -887,7 +1415,7 @@ const float *gan_model_forward(gan_model *m, const float *x, int batch, int mode
         const size_t n = (size_t)batch * L->out;
         switch (L->spec.kind) {
         case GAN_DENSE:
-            gan__dense_forward(L->y, in, L->W, L->b, batch, L->in, L->out);
+            gan__dense_forward(m, L->y, in, L->W, L->b, batch, L->in, L->out);
             break;
         case GAN_ACTIVATION:
             gan__activation_forward(L->y, in, n, L->spec.activation, L->spec.slope);
@@ -929,8 +1457,8 @@ int gan_model_backward(gan_model *m, const float *dy, float *dx, int flags, gan_
         const size_t n = (size_t)B * L->out;
         switch (L->spec.kind) {
         case GAN_DENSE:
-            if (param_grads) gan__dense_backward_params(L->dW, L->db, grad_out, x, B, L->in, L->out);
-            if (grad_in) gan__dense_backward_input(grad_in, grad_out, L->W, B, L->in, L->out);
+            if (param_grads) gan__dense_backward_params(m, L->dW, L->db, grad_out, x, B, L->in, L->out);
+            if (grad_in) gan__dense_backward_input(m, grad_in, grad_out, L->W, B, L->in, L->out);
             break;
         case GAN_ACTIVATION:
             if (grad_in) gan__activation_backward(grad_in, grad_out, x, L->y, n, L->spec.activation, L->spec.slope);
