@@ -950,6 +950,21 @@ static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan_
 #endif
 
 #define GAN__NR (GAN__NV * GAN__VL)   /* gemm tile: columns of C */
+/* The loops over a register tile must be unrolled for its accumulators to live in registers;
+   GCC and Clang do it at -O2 when asked. */
+#if defined(__GNUC__)
+#define GAN__UNROLL _Pragma("GCC unroll 16")
+#else
+#define GAN__UNROLL
+#endif
+/* In the dot tile each row of W is loaded once and used DR times; GCC would rather fold the
+   load into every FMA, which doubles the loads. An empty asm that claims to change the vector
+   keeps it in a register. */
+#if defined(__GNUC__) && (defined(__AVX512F__) || defined(__AVX2__))
+#define GAN__IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define GAN__IN_REGISTER(v) ((void)0)
+#endif
 #define GAN__KC 256                   /* gemm: k-block, so that a KC x NR panel of B stays in L1 */
 
 /* One register tile: C[r][j] = init[r][j] + sum_k A[r][k] B[k][j] for r < rows <= MR and
@@ -962,8 +977,10 @@ static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, si
     gan__vec acc[GAN__MR][GAN__NV], bk[GAN__NV];
     const float *ar[GAN__MR];
     int r, v, k;
+    GAN__UNROLL
     for (r = 0; r < GAN__MR; r++) {
         ar[r] = a + (size_t)(r < rows ? r : rows - 1) * a_rs;
+        GAN__UNROLL
         for (v = 0; v < GAN__NV; v++) {
             const int lanes = cols - v * GAN__VL;
             if (load_c) acc[r][v] = gan__vload_part(c + (size_t)(r < rows ? r : rows - 1) * ldc + v * GAN__VL, lanes);
@@ -975,9 +992,12 @@ static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, si
         for (k = 0; k < K; k++) {
             const float *bp = b + (size_t)k * ldb;
             const size_t ak = (size_t)k * a_cs;
+            GAN__UNROLL
             for (v = 0; v < GAN__NV; v++) bk[v] = gan__vload(bp + v * GAN__VL);
+            GAN__UNROLL
             for (r = 0; r < GAN__MR; r++) {
                 const gan__vec ark = gan__vset1(ar[r][ak]);
+                GAN__UNROLL
                 for (v = 0; v < GAN__NV; v++) acc[r][v] = gan__vfma(ark, bk[v], acc[r][v]);
             }
         }
@@ -985,16 +1005,22 @@ static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, si
         for (k = 0; k < K; k++) {
             const float *bp = b + (size_t)k * ldb;
             const size_t ak = (size_t)k * a_cs;
+            GAN__UNROLL
             for (v = 0; v < GAN__NV; v++) bk[v] = gan__vload_part(bp + v * GAN__VL, cols - v * GAN__VL);
+            GAN__UNROLL
             for (r = 0; r < GAN__MR; r++) {
                 const gan__vec ark = gan__vset1(ar[r][ak]);
+                GAN__UNROLL
                 for (v = 0; v < GAN__NV; v++) acc[r][v] = gan__vfma(ark, bk[v], acc[r][v]);
             }
         }
     }
-    for (r = 0; r < rows; r++)
+    GAN__UNROLL
+    for (r = 0; r < GAN__MR; r++)
+        GAN__UNROLL
         for (v = 0; v < GAN__NV; v++) {
             float *cp = c + (size_t)r * ldc + v * GAN__VL;
+            if (r >= rows) break;
             if (cols == GAN__NR) gan__vstore(cp, acc[r][v]);
             else gan__vstore_part(cp, acc[r][v], cols - v * GAN__VL);
         }
@@ -1027,26 +1053,39 @@ static void gan__dot_tile(float *dx, size_t ldx, const float *dy, const float *W
     const float *yr[GAN__DR], *wr[GAN__WR];
     float sums[GAN__WR];
     int r, w, o;
+    GAN__UNROLL
     for (r = 0; r < GAN__DR; r++) {
         yr[r] = dy + (size_t)(r < rows ? r : rows - 1) * O;
+        GAN__UNROLL
         for (w = 0; w < GAN__WR; w++) acc[r][w] = gan__vzero();
     }
+    GAN__UNROLL
     for (w = 0; w < GAN__WR; w++) wr[w] = W + (size_t)(w < wrows ? w : wrows - 1) * O;
     for (o = 0; o + GAN__VL <= O; o += GAN__VL) {
+        GAN__UNROLL
         for (r = 0; r < GAN__DR; r++) y[r] = gan__vload(yr[r] + o);
+        GAN__UNROLL
         for (w = 0; w < GAN__WR; w++) {
-            const gan__vec wv = gan__vload(wr[w] + o);
+            gan__vec wv = gan__vload(wr[w] + o);
+            GAN__IN_REGISTER(wv);
+            GAN__UNROLL
             for (r = 0; r < GAN__DR; r++) acc[r][w] = gan__vfma(y[r], wv, acc[r][w]);
         }
     }
     if (o < O) {
+        GAN__UNROLL
         for (r = 0; r < GAN__DR; r++) y[r] = gan__vload_part(yr[r] + o, O - o);
+        GAN__UNROLL
         for (w = 0; w < GAN__WR; w++) {
             const gan__vec wv = gan__vload_part(wr[w] + o, O - o);
+            GAN__UNROLL
             for (r = 0; r < GAN__DR; r++) acc[r][w] = gan__vfma(y[r], wv, acc[r][w]);
         }
     }
-    for (r = 0; r < rows; r++) {
+    GAN__UNROLL
+    for (r = 0; r < GAN__DR; r++) {
+        if (r >= rows) break;
+        GAN__UNROLL
         for (w = 0; w < GAN__WR; w += 4) gan__vsum4(sums + w, acc[r][w], acc[r][w + 1], acc[r][w + 2], acc[r][w + 3]);
         memcpy(dx + (size_t)r * ldx, sums, sizeof(float) * (size_t)wrows);
     }
