@@ -1330,7 +1330,9 @@ static void gan__activation_forward(float *y, const float *x, size_t n, int act,
     size_t k;
     switch (act) {
     case GAN_RELU:       for (k = 0; k < n; k++) y[k] = x[k] > 0 ? x[k] : 0; break;
-    case GAN_LEAKY_RELU: for (k = 0; k < n; k++) y[k] = x[k] > 0 ? x[k] : slope * x[k]; break;
+    case GAN_LEAKY_RELU: /* x times a factor chosen without a branch: signs are random, branches mispredict */
+        for (k = 0; k < n; k++) y[k] = x[k] * (x[k] > 0 ? 1.0f : slope);
+        break;
     case GAN_TANH:       for (k = 0; k < n; k++) y[k] = tanhf(x[k]); break;
     case GAN_SIGMOID:    for (k = 0; k < n; k++) y[k] = gan_sigmoid(x[k]); break;
     default:             memcpy(y, x, n * sizeof *y); break;
@@ -1343,7 +1345,7 @@ static void gan__activation_backward(float *dx, const float *dy, const float *x,
     size_t k;
     switch (act) {
     case GAN_RELU:       for (k = 0; k < n; k++) dx[k] = x[k] > 0 ? dy[k] : 0; break;
-    case GAN_LEAKY_RELU: for (k = 0; k < n; k++) dx[k] = x[k] > 0 ? dy[k] : slope * dy[k]; break;
+    case GAN_LEAKY_RELU: for (k = 0; k < n; k++) dx[k] = dy[k] * (x[k] > 0 ? 1.0f : slope); break;
     case GAN_TANH:       for (k = 0; k < n; k++) dx[k] = dy[k] * (1 - y[k] * y[k]); break;
     case GAN_SIGMOID:    for (k = 0; k < n; k++) dx[k] = dy[k] * y[k] * (1 - y[k]); break;
     default:             memcpy(dx, dy, n * sizeof *dx); break;
@@ -1355,36 +1357,47 @@ static void gan__activation_backward(float *dx, const float *dy, const float *x,
      inference: x_hat = (x - running_mean) / sqrt(running_var + eps)
      y = gamma * x_hat + beta
    In GAN_TRAIN mode the running statistics move toward the batch's, using the unbiased
-   variance, as PyTorch does: running = (1 - momentum) running + momentum * batch. */
+   variance, as PyTorch does: running = (1 - momentum) running + momentum * batch.
+   Both passes walk the batch row by row over a block of GAN__BN_BLOCK features at a time,
+   so that memory is read in order; each feature still sums its column in batch order. */
+#define GAN__BN_BLOCK 64
 static void gan__batchnorm_forward(gan__layer *L, const float *x, int B, int mode)
 {
     const int N = L->out;
-    int n, j;
-    for (j = 0; j < N; j++) {
-        float mean, var, inv_std;
+    double s[GAN__BN_BLOCK], ss[GAN__BN_BLOCK];
+    float mean[GAN__BN_BLOCK];
+    int n, j, j0;
+    for (j0 = 0; j0 < N; j0 += GAN__BN_BLOCK) {
+        const int nj = N - j0 < GAN__BN_BLOCK ? N - j0 : GAN__BN_BLOCK;
         if (mode == GAN_EVAL) {
-            mean = L->run_mean[j];
-            var = L->run_var[j];
+            for (j = 0; j < nj; j++) {
+                mean[j] = L->run_mean[j0 + j];
+                L->inv_std[j0 + j] = 1.0f / sqrtf(L->run_var[j0 + j] + L->spec.eps);
+            }
         } else {
-            double s = 0, ss = 0;
-            for (n = 0; n < B; n++) s += x[(size_t)n * N + j];
-            mean = (float)(s / B);
-            for (n = 0; n < B; n++) { double d = x[(size_t)n * N + j] - mean; ss += d * d; }
-            var = (float)(ss / B);
-            if (mode == GAN_TRAIN) {
-                const float mom = L->spec.momentum;
-                L->run_mean[j] = (1 - mom) * L->run_mean[j] + mom * mean;
-                L->run_var[j] = (1 - mom) * L->run_var[j] + mom * (float)(ss / (B - 1));
+            for (j = 0; j < nj; j++) s[j] = ss[j] = 0;
+            for (n = 0; n < B; n++)
+                for (j = 0; j < nj; j++) s[j] += x[(size_t)n * N + j0 + j];
+            for (j = 0; j < nj; j++) mean[j] = (float)(s[j] / B);
+            for (n = 0; n < B; n++)
+                for (j = 0; j < nj; j++) { const double d = x[(size_t)n * N + j0 + j] - mean[j]; ss[j] += d * d; }
+            for (j = 0; j < nj; j++) {
+                const float var = (float)(ss[j] / B);
+                if (mode == GAN_TRAIN) {
+                    const float mom = L->spec.momentum;
+                    L->run_mean[j0 + j] = (1 - mom) * L->run_mean[j0 + j] + mom * mean[j];
+                    L->run_var[j0 + j] = (1 - mom) * L->run_var[j0 + j] + mom * (float)(ss[j] / (B - 1));
+                }
+                L->inv_std[j0 + j] = 1.0f / sqrtf(var + L->spec.eps);
             }
         }
-        inv_std = 1.0f / sqrtf(var + L->spec.eps);
-        L->inv_std[j] = inv_std;
-        for (n = 0; n < B; n++) {
-            const size_t k = (size_t)n * N + j;
-            const float xh = (x[k] - mean) * inv_std;
-            L->cache[k] = xh;
-            L->y[k] = L->W[j] * xh + L->b[j];
-        }
+        for (n = 0; n < B; n++)
+            for (j = 0; j < nj; j++) {
+                const size_t k = (size_t)n * N + j0 + j;
+                const float xh = (x[k] - mean[j]) * L->inv_std[j0 + j];
+                L->cache[k] = xh;
+                L->y[k] = L->W[j0 + j] * xh + L->b[j0 + j];
+            }
     }
 }
 
@@ -1395,26 +1408,33 @@ static void gan__batchnorm_forward(gan__layer *L, const float *x, int B, int mod
 static void gan__batchnorm_backward(gan__layer *L, float *dx, const float *dy, int B, int mode, int param_grads)
 {
     const int N = L->out;
-    int n, j;
-    for (j = 0; j < N; j++) {
-        const float gamma = L->W[j], inv_std = L->inv_std[j];
-        double sum_dy = 0, sum_dy_xh = 0;
-        for (n = 0; n < B; n++) {
-            const size_t k = (size_t)n * N + j;
-            sum_dy += dy[k];
-            sum_dy_xh += (double)dy[k] * L->cache[k];
-        }
-        if (param_grads) { L->dW[j] += (float)sum_dy_xh; L->db[j] += (float)sum_dy; }
-        if (!dx) continue;
-        if (mode == GAN_EVAL) {
-            for (n = 0; n < B; n++) dx[(size_t)n * N + j] = dy[(size_t)n * N + j] * gamma * inv_std;
-        } else {
-            const float mean_g = (float)(gamma * sum_dy / B), mean_g_xh = (float)(gamma * sum_dy_xh / B);
-            for (n = 0; n < B; n++) {
-                const size_t k = (size_t)n * N + j;
-                dx[k] = inv_std * (gamma * dy[k] - mean_g - L->cache[k] * mean_g_xh);
+    double sum_dy[GAN__BN_BLOCK], sum_dy_xh[GAN__BN_BLOCK];
+    float mean_g[GAN__BN_BLOCK], mean_g_xh[GAN__BN_BLOCK];
+    int n, j, j0;
+    for (j0 = 0; j0 < N; j0 += GAN__BN_BLOCK) {
+        const int nj = N - j0 < GAN__BN_BLOCK ? N - j0 : GAN__BN_BLOCK;
+        for (j = 0; j < nj; j++) sum_dy[j] = sum_dy_xh[j] = 0;
+        for (n = 0; n < B; n++)
+            for (j = 0; j < nj; j++) {
+                const size_t k = (size_t)n * N + j0 + j;
+                sum_dy[j] += dy[k];
+                sum_dy_xh[j] += (double)dy[k] * L->cache[k];
             }
+        if (param_grads)
+            for (j = 0; j < nj; j++) { L->dW[j0 + j] += (float)sum_dy_xh[j]; L->db[j0 + j] += (float)sum_dy[j]; }
+        if (!dx) continue;
+        for (j = 0; j < nj; j++) {
+            const float gamma = L->W[j0 + j];
+            mean_g[j] = mode == GAN_EVAL ? 0 : (float)(gamma * sum_dy[j] / B);
+            mean_g_xh[j] = mode == GAN_EVAL ? 0 : (float)(gamma * sum_dy_xh[j] / B);
         }
+        for (n = 0; n < B; n++)
+            for (j = 0; j < nj; j++) {
+                const size_t k = (size_t)n * N + j0 + j;
+                const float gamma = L->W[j0 + j], inv_std = L->inv_std[j0 + j];
+                if (mode == GAN_EVAL) dx[k] = dy[k] * gamma * inv_std;
+                else dx[k] = inv_std * (gamma * dy[k] - mean_g[j] - L->cache[k] * mean_g_xh[j]);
+            }
     }
 }
 
@@ -1756,44 +1776,77 @@ void gan_optim_free(gan_optim *o)
 
 uint64_t gan_optim_steps(const gan_optim *o) { return o->t; }
 
+/* Each update rule is written one parameter at a time. Unless GAN_NO_SIMD, a vector loop
+   first runs the same operations in the same order on GAN__VL parameters at once; IEEE
+   arithmetic and sqrt round every lane exactly as the scalar code does, so only the speed
+   differs. */
 void gan_optim_step(gan_optim *o, float *w, const float *g)
 {
     const gan_optim_config c = o->cfg;
     const size_t n = o->n;
     float *m = o->m, *v = o->v;
-    size_t k;
+    size_t k = 0;
     o->t++;
     switch (c.kind) {
     case GAN_SGD:
         /* PyTorch SGD: m = momentum m + g;  w -= lr m */
-        for (k = 0; k < n; k++) {
+#ifndef GAN_NO_SIMD
+        for (; k + GAN__VL <= n; k += GAN__VL) {
+            const gan__vec mk = gan__vadd(gan__vmul(gan__vset1(c.momentum), gan__vload(m + k)), gan__vload(g + k));
+            gan__vstore(m + k, mk);
+            gan__vstore(w + k, gan__vsub(gan__vload(w + k), gan__vmul(gan__vset1(c.lr), mk)));
+        }
+#endif
+        for (; k < n; k++) {
             m[k] = c.momentum * m[k] + g[k];
             w[k] -= c.lr * m[k];
         }
         break;
     case GAN_RMSPROP_TF:
-        /* TensorFlow 1: v = rho v + (1 - rho) g^2;  w -= lr g / sqrt(v + eps) */
-        for (k = 0; k < n; k++) {
-            v[k] = c.rho * v[k] + (1 - c.rho) * g[k] * g[k];
-            w[k] -= c.lr * g[k] / sqrtf(v[k] + c.eps);
+    case GAN_RMSPROP_TORCH: {
+        /* TensorFlow 1: v = rho v + (1 - rho) g^2;  w -= lr g / sqrt(v + eps)
+           PyTorch:      v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps) */
+        const float one_minus_rho = 1 - c.rho;
+        const int tf = c.kind == GAN_RMSPROP_TF;
+#ifndef GAN_NO_SIMD
+        for (; k + GAN__VL <= n; k += GAN__VL) {
+            const gan__vec gk = gan__vload(g + k), eps = gan__vset1(c.eps);
+            const gan__vec vk = gan__vadd(gan__vmul(gan__vset1(c.rho), gan__vload(v + k)),
+                                          gan__vmul(gan__vmul(gan__vset1(one_minus_rho), gk), gk));
+            const gan__vec denom = tf ? gan__vsqrt(gan__vadd(vk, eps)) : gan__vadd(gan__vsqrt(vk), eps);
+            gan__vstore(v + k, vk);
+            gan__vstore(w + k, gan__vsub(gan__vload(w + k), gan__vdiv(gan__vmul(gan__vset1(c.lr), gk), denom)));
+        }
+#endif
+        for (; k < n; k++) {
+            v[k] = c.rho * v[k] + one_minus_rho * g[k] * g[k];
+            w[k] -= c.lr * g[k] / (tf ? sqrtf(v[k] + c.eps) : sqrtf(v[k]) + c.eps);
         }
         break;
-    case GAN_RMSPROP_TORCH:
-        /* PyTorch: v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps) */
-        for (k = 0; k < n; k++) {
-            v[k] = c.rho * v[k] + (1 - c.rho) * g[k] * g[k];
-            w[k] -= c.lr * g[k] / (sqrtf(v[k]) + c.eps);
-        }
-        break;
+    }
     case GAN_ADAM: {
         /* Kingma & Ba, with bias correction in PyTorch's arrangement:
            m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
            w -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps) */
         const float step = c.lr / (float)(1.0 - pow(c.beta1, (double)o->t));
         const float bc2_sqrt = (float)sqrt(1.0 - pow(c.beta2, (double)o->t));
-        for (k = 0; k < n; k++) {
-            m[k] = c.beta1 * m[k] + (1 - c.beta1) * g[k];
-            v[k] = c.beta2 * v[k] + (1 - c.beta2) * g[k] * g[k];
+        const float one_minus_b1 = 1 - c.beta1, one_minus_b2 = 1 - c.beta2;
+#ifndef GAN_NO_SIMD
+        for (; k + GAN__VL <= n; k += GAN__VL) {
+            const gan__vec gk = gan__vload(g + k);
+            const gan__vec mk = gan__vadd(gan__vmul(gan__vset1(c.beta1), gan__vload(m + k)),
+                                          gan__vmul(gan__vset1(one_minus_b1), gk));
+            const gan__vec vk = gan__vadd(gan__vmul(gan__vset1(c.beta2), gan__vload(v + k)),
+                                          gan__vmul(gan__vmul(gan__vset1(one_minus_b2), gk), gk));
+            const gan__vec denom = gan__vadd(gan__vdiv(gan__vsqrt(vk), gan__vset1(bc2_sqrt)), gan__vset1(c.eps));
+            gan__vstore(m + k, mk);
+            gan__vstore(v + k, vk);
+            gan__vstore(w + k, gan__vsub(gan__vload(w + k), gan__vdiv(gan__vmul(gan__vset1(step), mk), denom)));
+        }
+#endif
+        for (; k < n; k++) {
+            m[k] = c.beta1 * m[k] + one_minus_b1 * g[k];
+            v[k] = c.beta2 * v[k] + one_minus_b2 * g[k] * g[k];
             w[k] -= step * m[k] / (sqrtf(v[k]) / bc2_sqrt + c.eps);
         }
         break;
