@@ -1327,11 +1327,12 @@ static void gan__dense_backward_params(gan_model *m, float *dW, float *db, const
    x or y, whichever is cheaper: tanh' = 1 - y^2, sigmoid' = y (1 - y). */
 static void gan__activation_forward(float *y, const float *x, size_t n, int act, float slope)
 {
+    const float factor[2] = { slope, 1.0f };    /* leaky ReLU: f(x) = x * factor[x > 0] */
     size_t k;
     switch (act) {
     case GAN_RELU:       for (k = 0; k < n; k++) y[k] = x[k] > 0 ? x[k] : 0; break;
-    case GAN_LEAKY_RELU: /* x times a factor chosen without a branch: signs are random, branches mispredict */
-        for (k = 0; k < n; k++) y[k] = x[k] * (x[k] > 0 ? 1.0f : slope);
+    case GAN_LEAKY_RELU: /* x times a factor looked up, not branched on: signs are random */
+        for (k = 0; k < n; k++) y[k] = x[k] * factor[x[k] > 0];
         break;
     case GAN_TANH:       for (k = 0; k < n; k++) y[k] = tanhf(x[k]); break;
     case GAN_SIGMOID:    for (k = 0; k < n; k++) y[k] = gan_sigmoid(x[k]); break;
@@ -1342,10 +1343,11 @@ static void gan__activation_forward(float *y, const float *x, size_t n, int act,
 static void gan__activation_backward(float *dx, const float *dy, const float *x, const float *y, size_t n,
                                      int act, float slope)
 {
+    const float factor[2] = { slope, 1.0f };    /* leaky ReLU: f'(x) = factor[x > 0] */
     size_t k;
     switch (act) {
     case GAN_RELU:       for (k = 0; k < n; k++) dx[k] = x[k] > 0 ? dy[k] : 0; break;
-    case GAN_LEAKY_RELU: for (k = 0; k < n; k++) dx[k] = dy[k] * (x[k] > 0 ? 1.0f : slope); break;
+    case GAN_LEAKY_RELU: for (k = 0; k < n; k++) dx[k] = dy[k] * factor[x[k] > 0]; break;
     case GAN_TANH:       for (k = 0; k < n; k++) dx[k] = dy[k] * (1 - y[k] * y[k]); break;
     case GAN_SIGMOID:    for (k = 0; k < n; k++) dx[k] = dy[k] * y[k] * (1 - y[k]); break;
     default:             memcpy(dx, dy, n * sizeof *dx); break;
