@@ -1102,7 +1102,17 @@ static void gan__dense_forward_fast(float *y, const float *x, const float *W, co
 static void gan__dense_backward_input_fast(float *dx, const float *dy, const float *W, int B, int I, int O,
                                            int i0, int i1)
 {
-    int n, i;
+    int n, i, o;
+    if (O < GAN__VL) {      /* dot products shorter than a vector: plain loops waste less */
+        for (n = 0; n < B; n++)
+            for (i = i0; i < i1; i++) {
+                const float *dyn = dy + (size_t)n * O, *Wi = W + (size_t)i * O;
+                float s = 0;
+                for (o = 0; o < O; o++) s += dyn[o] * Wi[o];
+                dx[(size_t)n * I + i] = s;
+            }
+        return;
+    }
     for (i = i0; i < i1; i += GAN__WR)          /* WR rows of W stay in L1 while dy streams by */
         for (n = 0; n < B; n += GAN__DR)
             gan__dot_tile(dx + (size_t)n * I + i, (size_t)I, dy + (size_t)n * O, W + (size_t)i * O,

@@ -38,6 +38,14 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* CPU seconds used by this process: on a shared machine the fair clock for one thread. */
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     const double x = *(const double *)a, y = *(const double *)b;
@@ -257,7 +265,7 @@ static double model_bytes(const bench_case *c)
     return 4.0 * floats;
 }
 
-static float *g_real_pool;   /* (64 batches of 256 rows, data_dim): what the data callback serves */
+static float *g_real_pool;   /* (4 batches, data_dim): what the data callback serves, in turn */
 static int g_pool_rows, g_pool_next;
 
 static int pool_data(void *user, float *out, int n, gan_rng *rng)
@@ -271,7 +279,7 @@ static int pool_data(void *user, float *out, int n, gan_rng *rng)
 }
 
 /* The child: trains case c for `seconds` after a warm-up, prints one line:
-     case <id> threads <n> steps_per_s <x> rss_kb <peak RSS> base_kb <RSS before the model> */
+     case <id> threads <n> steps_per_s <x> wall_steps_per_s <y> rss_kb <peak RSS> base_kb <RSS before the model> */
 static int run_case_child(int id, int threads, double seconds)
 {
     bench_case c = make_case(id);
@@ -282,10 +290,10 @@ static int run_case_child(int id, int threads, double seconds)
     struct rusage ru;
     long base_kb;
     int k, steps = 0, used = 1;
-    double t0, t;
+    double t0, t, cpu0, cpu;
     getrusage(RUSAGE_SELF, &ru);
     base_kb = ru.ru_maxrss;
-    g_pool_rows = 64 * 256;
+    g_pool_rows = 4 * c.batch;
     g_real_pool = (float *)malloc(sizeof(float) * (size_t)g_pool_rows * c.data_dim);
     if (!g_real_pool) { fprintf(stderr, "bench: out of memory\n"); return 1; }
     gan_rng_seed(&r, 7, 7);
@@ -306,14 +314,17 @@ static int run_case_child(int id, int threads, double seconds)
     for (k = 0; k < 5; k++)
         if (gan_train_step(g, pool_data, &c.data_dim, NULL, &err)) { fprintf(stderr, "bench: %s\n", err.message); return 1; }
     t0 = now();
+    cpu0 = cpu_now();
     do {
         if (gan_train_step(g, pool_data, &c.data_dim, NULL, &err)) { fprintf(stderr, "bench: %s\n", err.message); return 1; }
         steps++;
         t = now();
-    } while (t - t0 < seconds || steps < 3);
+        cpu = cpu_now();
+    } while ((used > 1 ? t - t0 : cpu - cpu0) < seconds || steps < 3);
     getrusage(RUSAGE_SELF, &ru);
-    printf("case %d threads %d steps_per_s %.6g rss_kb %ld base_kb %ld\n", id, used, steps / (t - t0), ru.ru_maxrss,
-           base_kb);
+    /* one thread: steps per CPU second; several: per wall second (CPU time adds up the threads) */
+    printf("case %d threads %d steps_per_s %.6g wall_steps_per_s %.6g rss_kb %ld base_kb %ld\n", id, used,
+           used > 1 ? steps / (t - t0) : steps / (cpu - cpu0), steps / (t - t0), ru.ru_maxrss, base_kb);
     gan_free(g);
     free(g_real_pool);
     return 0;
@@ -471,8 +482,8 @@ static void kernel_table(double peak, double seconds)
 
 /* ---- the parent: rounds of children and PyTorch, medians, the table ---------------------- */
 
-static int read_child(const char *self, int id, int threads, double seconds, double *sps, double *rss_kb,
-                      double *base_kb)
+static int read_child(const char *self, int id, int threads, double seconds, double *sps, double *wall,
+                      double *rss_kb, double *base_kb)
 {
     char cmd[1024], line[512];
     FILE *p;
@@ -483,7 +494,8 @@ static int read_child(const char *self, int id, int threads, double seconds, dou
     while (fgets(line, sizeof line, p)) {
         int cid, th;
         long rss, base;
-        if (sscanf(line, "case %d threads %d steps_per_s %lf rss_kb %ld base_kb %ld", &cid, &th, sps, &rss, &base) == 5) {
+        if (sscanf(line, "case %d threads %d steps_per_s %lf wall_steps_per_s %lf rss_kb %ld base_kb %ld", &cid, &th,
+                   sps, wall, &rss, &base) == 6) {
             *rss_kb = (double)rss;
             *base_kb = (double)base;
             ok = 1;
@@ -492,17 +504,23 @@ static int read_child(const char *self, int id, int threads, double seconds, dou
     return pclose(p) == 0 && ok;
 }
 
-static int read_torch(const char *script, const char *coretype, int id, double seconds, double *sps)
+/* PyTorch on one thread, with OpenBLAS from `blas_dir` if given (Debian's python3-torch
+   takes whatever libblas.so.3 the system's alternatives name, possibly the slow reference). */
+static int read_torch(const char *script, const char *blas_dir, const char *coretype, int id, double seconds,
+                      double *sps, double *wall)
 {
-    char cmd[1024], line[512];
+    char cmd[2048], line[512];
     FILE *p;
     int ok = 0;
-    snprintf(cmd, sizeof cmd, "OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 %s%s /usr/bin/python3 '%s' --case %d --seconds %g",
+    snprintf(cmd, sizeof cmd, "%s%s%s OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 %s%s /usr/bin/python3 '%s' --case %d "
+             "--seconds %g", blas_dir ? "LD_LIBRARY_PATH='" : "", blas_dir ? blas_dir : "", blas_dir ? "'" : "",
              coretype ? "OPENBLAS_CORETYPE=" : "", coretype ? coretype : "", script, id, seconds);
     p = popen(cmd, "r");
     if (!p) return 0;
-    while (fgets(line, sizeof line, p))
+    while (fgets(line, sizeof line, p)) {
         if (sscanf(line, "steps_per_s %lf", sps) == 1) ok = 1;
+        sscanf(line, "wall_steps_per_s %lf", wall);
+    }
     return pclose(p) == 0 && ok;
 }
 
@@ -512,6 +530,7 @@ static void usage(FILE *f)
                "  --rounds N       rounds of cases 1-3 (and PyTorch), medians reported (default 5)\n"
                "  --seconds S      timed seconds per case per round (default 1)\n"
                "  --torch FILE     also run the PyTorch equivalents with this script (default: off)\n"
+               "  --blas DIR       directory with the libblas.so.3 PyTorch should load (default: the system's)\n"
                "  --kernels 0|1    run case 4, the kernels alone and the memory-bound passes (default 1)\n"
                "  --threads N      with GAN_THREADS: also run case 2 on N threads (default 2)\n"
                "  --help           this text\n");
@@ -532,11 +551,12 @@ static int parse_double(const char *flag, const char *s, double lo, double hi, d
 int main(int argc, char **argv)
 {
     double rounds = 5, seconds = 1, kernels = 1, threads = 2, child = 0, peak, copy;
-    const char *torch = NULL, *isa = "";
+    const char *torch = NULL, *blas = NULL, *isa = "";
     enum { N_RUNS = 7 };
     /* the runs of a round: case, threads, 0 = gan.h else 1 = PyTorch (env), 2 = PyTorch SkylakeX */
     int runs[N_RUNS][3] = { { 1, 1, 0 }, { 1, 1, 1 }, { 1, 1, 2 }, { 2, 1, 0 }, { 2, 1, 1 }, { 3, 1, 0 }, { 3, 1, 1 } };
-    double sps[N_RUNS + 1][MAX_ROUNDS], rss[N_RUNS + 1][MAX_ROUNDS], base[N_RUNS + 1][MAX_ROUNDS];
+    double sps[N_RUNS + 1][MAX_ROUNDS], wall[N_RUNS + 1][MAX_ROUNDS], rss[N_RUNS + 1][MAX_ROUNDS];
+    double base[N_RUNS + 1][MAX_ROUNDS];
     int i, r, n_runs = N_RUNS, have_threads;
     for (i = 1; i < argc; i++) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -546,7 +566,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--kernels")) { if (!parse_double("--kernels", v, 0, 1, &kernels)) return 2; i++; }
         else if (!strcmp(argv[i], "--threads")) { if (!parse_double("--threads", v, 1, 64, &threads)) return 2; i++; }
         else if (!strcmp(argv[i], "--child")) { if (!parse_double("--child", v, 1, 3, &child)) return 2; i++; }
-        else if (!strcmp(argv[i], "--torch")) {
+        else if (!strcmp(argv[i], "--blas")) {
+            if (!v) { fprintf(stderr, "bench: --blas needs a directory\n"); return 2; }
+            blas = v; i++;
+        } else if (!strcmp(argv[i], "--torch")) {
             if (!v) { fprintf(stderr, "bench: --torch needs a file\n"); return 2; }
             torch = v; i++;
         } else { fprintf(stderr, "bench: unknown flag '%s'\n", argv[i]); usage(stderr); return 2; }
@@ -563,20 +586,23 @@ int main(int argc, char **argv)
 
     peak = fma_peak_gflops(0.2, &isa);
     for (i = 0; i < 2; i++) { const double p = fma_peak_gflops(0.2, &isa); if (p > peak) peak = p; }
-    copy = copy_gbs(sizeof(float) * (size_t)1490000 * 4, 0.3);
+    copy = copy_gbs(sizeof(float) * (size_t)1490000 * 2, 0.3);   /* 24 MB in all, as Adam over G touches */
     printf("gan.h bench: fp32 FMA peak of one core %.1f GFLOP/s (%s probe, best of 3 x 0.2 s)\n", peak, isa);
 
     for (r = 0; r < (int)rounds; r++)
         for (i = 0; i < n_runs; i++) {
             int ok;
-            sps[i][r] = rss[i][r] = base[i][r] = 0;
+            sps[i][r] = wall[i][r] = rss[i][r] = base[i][r] = 0;
             if (runs[i][2] && !torch) continue;
-            if (runs[i][2]) ok = read_torch(torch, runs[i][2] == 2 ? "SkylakeX" : NULL, runs[i][0], seconds, &sps[i][r]);
-            else ok = read_child(argv[0], runs[i][0], runs[i][1], seconds, &sps[i][r], &rss[i][r], &base[i][r]);
+            if (runs[i][2])
+                ok = read_torch(torch, blas, runs[i][2] == 2 ? "SkylakeX" : NULL, runs[i][0], seconds, &sps[i][r],
+                                &wall[i][r]);
+            else ok = read_child(argv[0], runs[i][0], runs[i][1], seconds, &sps[i][r], &wall[i][r], &rss[i][r], &base[i][r]);
             if (!ok) { fprintf(stderr, "bench: run %d of round %d failed\n", i, r); sps[i][r] = 0; }
         }
 
-    printf("\nCases 1-3: medians of %d interleaved rounds of %g s each%s\n", (int)rounds, seconds,
+    printf("\nCases 1-3: medians of %d interleaved rounds of %g CPU-seconds each (steps per CPU second: the machine "
+           "is shared)%s\n", (int)rounds, seconds,
            torch ? "; PyTorch one thread (OPENBLAS_NUM_THREADS=1, torch.set_num_threads(1))" : "");
     printf("  %-34s %3s %9s %10s %8s %7s %9s %9s %8s\n", "case", "thr", "steps/s", "samples/s", "GFLOP/s", "% peak",
            "RSS MB", "model MB", "RSS-base");
@@ -606,9 +632,9 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < n_runs; i++)
         if (runs[i][0] == 2 && runs[i][1] > 1) {
-            const double mt = median(sps[i], (int)rounds), st = median(sps[3], (int)rounds);
-            printf("\n  GAN_THREADS: case 2 on %d threads %.1f steps/s = %.2fx one thread (medians, same rounds)\n",
-                   runs[i][1], mt, mt / st);
+            const double mt = median(wall[i], (int)rounds), st = median(wall[3], (int)rounds);
+            printf("\n  GAN_THREADS: case 2 on %d threads %.1f steps per wall second = %.2fx one thread's %.1f "
+                   "(medians, same rounds)\n", runs[i][1], mt, mt / st, st);
         }
     if (kernels) {
         kernel_table(peak, 0.15);
