@@ -554,7 +554,7 @@ int main(int argc, char **argv)
     const char *torch = NULL, *blas = NULL, *isa = "";
     enum { N_RUNS = 7 };
     /* the runs of a round: case, threads, 0 = gan.h else 1 = PyTorch (env), 2 = PyTorch SkylakeX */
-    int runs[N_RUNS][3] = { { 1, 1, 0 }, { 1, 1, 1 }, { 1, 1, 2 }, { 2, 1, 0 }, { 2, 1, 1 }, { 3, 1, 0 }, { 3, 1, 1 } };
+    int runs[N_RUNS + 1][3] = { { 1, 1, 0 }, { 1, 1, 1 }, { 1, 1, 2 }, { 2, 1, 0 }, { 2, 1, 1 }, { 3, 1, 0 }, { 3, 1, 1 } };
     double sps[N_RUNS + 1][MAX_ROUNDS], wall[N_RUNS + 1][MAX_ROUNDS], rss[N_RUNS + 1][MAX_ROUNDS];
     double base[N_RUNS + 1][MAX_ROUNDS];
     int i, r, n_runs = N_RUNS, have_threads;
