@@ -950,6 +950,13 @@ static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan_
 #endif
 
 #define GAN__NR (GAN__NV * GAN__VL)   /* gemm tile: columns of C */
+/* The first tile of a column panel asks for the next panel's rows of B: they lie one per
+   row of B, often one per page, which the hardware prefetcher does not foresee. */
+#if defined(__GNUC__)
+#define GAN__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define GAN__PREFETCH(p) ((void)0)
+#endif
 /* The loops over a register tile must be unrolled for its accumulators to live in registers;
    GCC and Clang do it at -O2 when asked. */
 #if defined(__GNUC__)
@@ -972,7 +979,7 @@ static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan_
    init is C itself when load_c, else bias[j], else 0. Rows past `rows` repeat the last
    row (their results are dropped), so every row of a tile runs the same instructions. */
 static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, size_t a_cs, const float *b,
-                           size_t ldb, const float *bias, int load_c, int rows, int cols, int K)
+                           size_t ldb, const float *bias, int load_c, int rows, int cols, int K, int prefetch)
 {
     gan__vec acc[GAN__MR][GAN__NV], bk[GAN__NV];
     const float *ar[GAN__MR];
@@ -992,6 +999,7 @@ static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, si
         for (k = 0; k < K; k++) {
             const float *bp = b + (size_t)k * ldb;
             const size_t ak = (size_t)k * a_cs;
+            if (prefetch) { GAN__PREFETCH(bp + GAN__NR); GAN__PREFETCH(bp + GAN__NR + 16); }
             GAN__UNROLL
             for (v = 0; v < GAN__NV; v++) bk[v] = gan__vload(bp + v * GAN__VL);
             GAN__UNROLL
@@ -1040,7 +1048,7 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
             for (i = 0; i < M; i += GAN__MR)
                 gan__gemm_tile(c + (size_t)i * ldc + j, ldc, a + (size_t)i * a_rs + (size_t)k0 * a_cs, a_rs, a_cs,
                                b + (size_t)k0 * ldb + j, ldb, bias ? bias + j : NULL, accumulate || k0 > 0,
-                               M - i < GAN__MR ? M - i : GAN__MR, cols, kc);
+                               M - i < GAN__MR ? M - i : GAN__MR, cols, kc, i == 0);
         }
     }
 }
