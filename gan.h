@@ -1178,14 +1178,17 @@ static void gan__dense_part(const gan__dense_job *j, int part, int parts)
 }
 
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-/* A pool of worker threads owned by one model. The caller runs part 0 of a job; worker w
-   runs part w if w < parts. Workers sleep on a condition variable between jobs. */
+/* A pool of worker threads owned by one model. A job is cut into parts (a few per thread);
+   the caller and the workers take parts in turn until none is left, and the caller waits only
+   for parts already taken. A worker the system has not scheduled yet therefore never holds
+   the caller up: on a busy machine the caller simply does more of the parts itself. Workers
+   sleep on a condition variable between jobs. */
 #define GAN__MAX_THREADS 64
 #define GAN__MIN_THREAD_FLOPS (1 << 21)    /* smaller products are not worth waking a thread */
+#define GAN__PARTS_PER_THREAD 4
 
 typedef struct gan__worker {
     struct gan__pool *pool;
-    int index;                  /* 1 .. n_workers */
     pthread_t thread;
 } gan__worker;
 
@@ -1196,11 +1199,25 @@ typedef struct gan__pool {
     int n_workers;              /* threads started besides the caller */
     int n_use;                  /* threads a job may use, the caller included */
     unsigned long job;          /* counts jobs handed out */
-    int remaining;              /* workers still busy with the current job */
-    int quit;
     const gan__dense_job *current;
-    int parts;
+    int parts, next_part;       /* the current job's parts, and the next one nobody has taken */
+    int running;                /* parts taken and not finished */
+    int quit;
 } gan__pool;
+
+/* Takes and runs parts of the current job until none is left; called with the lock held. */
+static void gan__pool_work(gan__pool *pool)
+{
+    while (pool->next_part < pool->parts) {
+        const gan__dense_job *j = pool->current;
+        const int part = pool->next_part++, parts = pool->parts;
+        pool->running++;
+        pthread_mutex_unlock(&pool->lock);
+        gan__dense_part(j, part, parts);
+        pthread_mutex_lock(&pool->lock);
+        if (--pool->running == 0 && pool->next_part == pool->parts) pthread_cond_signal(&pool->done);
+    }
+}
 
 static void *gan__worker_main(void *arg)
 {
@@ -1212,14 +1229,7 @@ static void *gan__worker_main(void *arg)
         while (!pool->quit && pool->job == seen) pthread_cond_wait(&pool->wake, &pool->lock);
         if (pool->quit) break;
         seen = pool->job;
-        if (w->index < pool->parts) {
-            const gan__dense_job *j = pool->current;
-            const int parts = pool->parts;
-            pthread_mutex_unlock(&pool->lock);
-            gan__dense_part(j, w->index, parts);
-            pthread_mutex_lock(&pool->lock);
-            if (--pool->remaining == 0) pthread_cond_signal(&pool->done);
-        }
+        gan__pool_work(pool);
     }
     pthread_mutex_unlock(&pool->lock);
     return NULL;
@@ -1246,7 +1256,6 @@ static gan__pool *gan__pool_new(gan_error *err)
     for (i = 0; i < cpus - 1; i++) {
         gan__worker *w = &pool->workers[i];
         w->pool = pool;
-        w->index = i + 1;
         if (pthread_create(&w->thread, NULL, gan__worker_main, w)) break;
         pool->n_workers++;
     }
@@ -1274,13 +1283,11 @@ static void gan__pool_run(gan__pool *pool, const gan__dense_job *j, int parts)
     pthread_mutex_lock(&pool->lock);
     pool->current = j;
     pool->parts = parts;
-    pool->remaining = parts - 1;
+    pool->next_part = 0;
     pool->job++;
     pthread_cond_broadcast(&pool->wake);
-    pthread_mutex_unlock(&pool->lock);
-    gan__dense_part(j, 0, parts);
-    pthread_mutex_lock(&pool->lock);
-    while (pool->remaining > 0) pthread_cond_wait(&pool->done, &pool->lock);
+    gan__pool_work(pool);
+    while (pool->running > 0) pthread_cond_wait(&pool->done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
 }
 #endif
@@ -1292,7 +1299,8 @@ static void gan__dense(gan_model *m, const gan__dense_job *j)
     const int tiles = (n + (j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR) - 1) /
                       (j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR);
     const double flops = 2.0 * j->B * j->I * j->O;
-    const int parts = m->pool && flops >= GAN__MIN_THREAD_FLOPS ? (tiles < m->pool->n_use ? tiles : m->pool->n_use) : 1;
+    const int most = GAN__PARTS_PER_THREAD * m->pool->n_use;
+    const int parts = m->pool->n_use > 1 && flops >= GAN__MIN_THREAD_FLOPS ? (tiles < most ? tiles : most) : 1;
     if (parts > 1) { gan__pool_run(m->pool, j, parts); return; }
 #else
     (void)m;
