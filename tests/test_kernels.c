@@ -10,17 +10,24 @@
 
    Also: the fast path gives the same bits run to run; with GAN_THREADS (defined here) a
    product split across two threads gives the same bits as one thread; the optimizer loops
-   match the formulas written out in scalar code.
+   match the formulas written out in scalar code; a training step allocates nothing.
 
    Built by tests/run.sh as every test, and once more with -march=native so that the
    AVX-512 / AVX2 / NEON kernels are the ones tested on a machine that has them. */
+#include <stdlib.h>
+
+/* Every allocation gan.h makes is counted: a training step must make none. */
+static long n_allocations;
+static void *counted_malloc(size_t n) { n_allocations++; return malloc(n); }
+
+#define GAN_MALLOC(n) counted_malloc(n)
+#define GAN_FREE(p) free(p)
 #define GAN_THREADS
 #define GAN_IMPLEMENTATION
 #include "../gan.h"
 #include "check.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define U 5.9604644775390625e-8 /* 2^-24, the unit roundoff of float */
@@ -177,6 +184,41 @@ static void check_optimizer(gan_rng *r, gan_optim_config cfg, const char *name, 
     free(w); free(g); free(w2); free(m); free(v);
 }
 
+static int noise_data(void *user, float *out, int n, gan_rng *r)
+{
+    int k;
+    (void)user;
+    for (k = 0; k < n * 40; k++) out[k] = 2.0f * gan_rng_uniform(r) - 1.0f;
+    return 0;
+}
+
+/* A small MNIST-shaped GAN (dense, BatchNorm, leaky ReLU, tanh; Adam; the PyTorch-GAN order)
+   on two threads: after gan_new, training steps allocate nothing. */
+static void check_no_allocation_in_step(void)
+{
+    gan_layer gl[] = { gan_dense(32), gan_leaky_relu(0.2f), gan_dense(64), gan_batchnorm(0.8f, 0.1f),
+                       gan_leaky_relu(0.2f), gan_dense(40), gan_activation(GAN_TANH) };
+    gan_layer dl[] = { gan_dense(48), gan_leaky_relu(0.2f), gan_dense(1) };
+    gan_model *G = gan_model_new(10, gl, 7, 32, NULL), *D = gan_model_new(40, dl, 3, 32, NULL);
+    gan_train_config c = gan_train_defaults(10, 32);
+    gan_optim_config o = gan_adam(2e-4f, 0.5f, 0.999f);
+    gan *g;
+    long before;
+    int k, rc = 0;
+    c.g_first = 1;
+    c.d_loss_scale = 0.5f;
+    gan_model_set_threads(G, 2);
+    gan_model_set_threads(D, 2);
+    g = gan_new(G, D, &o, &o, &c, 1, NULL);
+    CHECK(g != NULL, "a small GAN");
+    if (!g) return;
+    before = n_allocations;
+    for (k = 0; k < 3; k++) rc |= gan_train_step(g, noise_data, NULL, NULL, NULL);
+    CHECK(rc == 0, "training steps succeed");
+    CHECK(n_allocations == before, "three training steps made %ld allocations", n_allocations - before);
+    gan_free(g);
+}
+
 int main(void)
 {
     static const int odd[] = { 1, 3, 17, 63, 65, 257 };
@@ -219,5 +261,6 @@ int main(void)
         check_optimizer(&r, gan_sgd(1e-2f, 0.9f), "SGD", k);
     }
     check_optimizer(&r, gan_adam(2e-4f, 0.5f, 0.999f), "Adam", 1000003);
+    check_no_allocation_in_step();
     return check_summary();
 }
