@@ -950,8 +950,8 @@ static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan_
 #endif
 
 #define GAN__NR (GAN__NV * GAN__VL)   /* gemm tile: columns of C */
-/* The first tile of a column panel asks for the next panel's rows of B: they lie one per
-   row of B, often one per page, which the hardware prefetcher does not foresee. */
+/* The next column panel of B is asked for ahead of time: its rows lie N floats apart, often
+   one per page, which the hardware prefetcher does not foresee. */
 #if defined(__GNUC__)
 #define GAN__PREFETCH(p) __builtin_prefetch(p)
 #else
@@ -1036,19 +1036,42 @@ static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, si
 
 /* C (M, N), columns [col0, col1) only: C = (accumulate ? C : bias or 0) + A B, A (M, K) as
    above, B (K, N). The k loop is cut into blocks of GAN__KC; each block after the first
-   continues from what the previous one stored, which is the same arithmetic as one pass. */
+   continues from what the previous one stored, which is the same arithmetic as one pass.
+   When many row tiles will read a KC x NR panel of B, or when B's rows are 4 KB apart (all
+   in the same L1 cache set), the panel is first copied into `panel` on the stack with its
+   rows side by side. The copy holds the same numbers, so the results are the same either
+   way; for a few row tiles and other strides the copy costs more than it saves. */
 static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb,
                       const float *bias, int accumulate, int M, int K, int col0, int col1)
 {
-    int k0, i, j;
+    float panel[GAN__KC * GAN__NR];
+    int k0, i, j, k;
     for (k0 = 0; k0 < K; k0 += GAN__KC) {
         const int kc = K - k0 < GAN__KC ? K - k0 : GAN__KC;
         for (j = col0; j < col1; j += GAN__NR) {
             const int cols = col1 - j < GAN__NR ? col1 - j : GAN__NR;
+            const float *bp = b + (size_t)k0 * ldb + j;
+            size_t ldp = ldb;
+            int packed = 0;
+            if (M > 8 * GAN__MR || (M > GAN__MR && ldb % 1024 == 0)) {
+                for (k = 0; k < kc; k++) {
+                    const float *row = bp + (size_t)k * ldb;
+                    float *copy = panel + (size_t)k * GAN__NR;
+                    int v;
+                    GAN__PREFETCH(row + GAN__NR);      /* the next panel's row */
+                    if (cols == GAN__NR)
+                        GAN__UNROLL
+                        for (v = 0; v < GAN__NV; v++) gan__vstore(copy + v * GAN__VL, gan__vload(row + v * GAN__VL));
+                    else memcpy(copy, row, sizeof(float) * (size_t)cols);
+                }
+                bp = panel;
+                ldp = GAN__NR;
+                packed = 1;
+            }
             for (i = 0; i < M; i += GAN__MR)
                 gan__gemm_tile(c + (size_t)i * ldc + j, ldc, a + (size_t)i * a_rs + (size_t)k0 * a_cs, a_rs, a_cs,
-                               b + (size_t)k0 * ldb + j, ldb, bias ? bias + j : NULL, accumulate || k0 > 0,
-                               M - i < GAN__MR ? M - i : GAN__MR, cols, kc, i == 0);
+                               bp, ldp, bias ? bias + j : NULL, accumulate || k0 > 0,
+                               M - i < GAN__MR ? M - i : GAN__MR, cols, kc, !packed && i == 0);
         }
     }
 }
