@@ -1038,8 +1038,8 @@ static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, si
    above, B (K, N). The k loop is cut into blocks of GAN__KC; each block after the first
    continues from what the previous one stored, which is the same arithmetic as one pass.
    When many row tiles will read a KC x NR panel of B, or when B's rows are 4 KB apart (all
-   in the same L1 cache set), the panel is first copied into `panel` on the stack with its
-   rows side by side. The copy holds the same numbers, so the results are the same either
+   in the same L1 cache set), the panel is first copied into `panel` (at most 32 KB of
+   stack) with its rows side by side. The copy holds the same numbers, so the results are the same either
    way; for a few row tiles and other strides the copy costs more than it saves. */
 static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb,
                       const float *bias, int accumulate, int M, int K, int col0, int col1)
