@@ -24,10 +24,26 @@ demo: $(BUILD)/quadratic
 test:
 	CC=$(CC) sh tests/run.sh
 
+# The benchmark targets this machine's vector unit (-march=native: AVX-512 / AVX2 / NEON
+# kernels; without it gan.h falls back to blocked portable C) and has GAN_THREADS, so it can
+# also time case 2 on two threads. It runs PyTorch beside gan.h when /usr/bin/python3 has
+# torch, with Debian's OpenBLAS if installed (libopenblas0-pthread).
+BENCH_CFLAGS = -O2 -march=native -std=c99 -Wall -Wextra -pedantic -DGAN_THREADS
+OPENBLAS_DIR = /usr/lib/x86_64-linux-gnu/openblas-pthread
+BENCH_TORCH  = $(shell /usr/bin/python3 -c "import torch" >/dev/null 2>&1 && echo --torch bench/torch_bench.py)
+BENCH_BLAS   = $(if $(wildcard $(OPENBLAS_DIR)/libblas.so.3),--blas $(OPENBLAS_DIR))
+
+$(BUILD)/bench: bench/bench.c gan.h
+	@mkdir -p $(BUILD)
+	$(CC) $(BENCH_CFLAGS) -o $@ bench/bench.c -lm -lpthread
+
+bench: $(BUILD)/bench
+	./$(BUILD)/bench $(BENCH_TORCH) $(BENCH_BLAS) $(BENCH_ARGS)
+
 bench-quadratic:
 	CC=$(CC) sh bench/quadratic.sh
 
 clean:
 	rm -rf $(BUILD) out
 
-.PHONY: all demo test bench-quadratic clean
+.PHONY: all demo test bench bench-quadratic clean

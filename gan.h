@@ -16,6 +16,13 @@
                              replace malloc/free (define both or neither)
      GAN_ASSERT(x)           replace assert(); used only for internal invariants
      GAN_NO_STDIO            leave out every function that touches files
+     GAN_NO_SIMD             run the plain reference loops for the dense layers and the
+                             optimizers instead of the fast kernels (which use AVX-512,
+                             AVX2+FMA or NEON when the compiler targets them, e.g. with
+                             -march=native, and blocked portable C otherwise)
+     GAN_THREADS             share each large dense product out among a pool of POSIX
+                             threads per model (link with -lpthread); results are
+                             bit-identical to one thread. See gan_model_set_threads.
      GAN_MAX_ALLOC           largest single allocation, in bytes, that a model, a
                              checkpoint or a data file may ask for (default 2 GiB)
 
@@ -178,6 +185,10 @@ GANDEF size_t gan_model_num_params(const gan_model *m);
 GANDEF float *gan_model_params(gan_model *m);   /* (num_params): every layer's W then b, in order */
 GANDEF float *gan_model_grads(gan_model *m);    /* same layout as the parameters */
 GANDEF void   gan_model_clip(gan_model *m, float c);  /* clamp every parameter to [-c, c] (WGAN) */
+/* How many threads m's dense layers may share their work with, the caller's included (the
+   default is every processor online); returns the number in effect, which is always 1
+   unless gan.h was compiled with GAN_THREADS. Results do not depend on it. */
+GANDEF int    gan_model_set_threads(gan_model *m, int n_threads);
 /* Layer i's output from the last forward, (batch, *width); NULL if i is out of range.
    D's hidden features, for instance, for plotting what D has learned. */
 GANDEF const float *gan_model_layer_output(const gan_model *m, int i, int *width);
@@ -459,6 +470,17 @@ GANDEF double gan_inception_score(const float *probs, int n, int classes, int sp
 #ifndef GAN_MAX_ALLOC
 #define GAN_MAX_ALLOC ((size_t)1 << 31)
 #endif
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#include <pthread.h>
+#include <unistd.h>  /* sysconf: how many processors are online */
+#endif
+/* The reference dense kernels are compiled in every build (the tests compare against them)
+   but run only under GAN_NO_SIMD. */
+#if defined(__GNUC__) && !defined(GAN_NO_SIMD)
+#define GAN__MAYBE_UNUSED __attribute__((unused))
+#else
+#define GAN__MAYBE_UNUSED
+#endif
 
 /* Limits on any model, whether built by a caller or read from a file. */
 #define GAN__MAX_DIM (1 << 20)
@@ -635,7 +657,15 @@ struct gan_model {
     gan_rng rng;            /* drives dropout */
     const float *input;     /* what the last forward ran on (batch, input_dim) */
     int batch, mode;        /* its batch size and mode; batch 0 = no forward yet */
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    struct gan__pool *pool; /* the threads the dense layers share out their work to */
+#endif
 };
+
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+static struct gan__pool *gan__pool_new(gan_error *err);
+static void gan__pool_free(struct gan__pool *pool);
+#endif
 
 /* Checks a layer spec; on success returns its output size for input size in. */
 static int gan__layer_check(const gan_layer *l, int in, int index, int *out, gan_error *err)
@@ -758,6 +788,10 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
     m->scratch[1] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
     GAN_ASSERT(offset_p == n_params && offset_s == n_state && offset_w == n_work);
     m->output_dim = width;
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    m->pool = gan__pool_new(err);
+    if (!m->pool) { gan_model_free(m); return NULL; }
+#endif
     memset(m->work, 0, sizeof(float) * n_work);
     gan_model_init(m, GAN_INIT_PYTORCH, 0, 0);
     gan__ok(err);
@@ -767,6 +801,9 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
 void gan_model_free(gan_model *m)
 {
     if (!m) return;
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    gan__pool_free(m->pool);
+#endif
     if (m->layers) GAN_FREE(m->layers);
     if (m->work) GAN_FREE(m->work);
     if (m->params) GAN_FREE(m->params);
@@ -809,8 +846,12 @@ void gan_model_init(gan_model *m, int scheme, float std, uint64_t seed)
     m->batch = 0;
 }
 
-/* Dense: y = x W + b, with x (B, I), W (I, O), b (O), y (B, O). */
-static void gan__dense_forward(float *y, const float *x, const float *W, const float *b, int B, int I, int O)
+/* Dense: y = x W + b, with x (B, I), W (I, O), b (O), y (B, O).
+   The three loops below are the reference: they say what the dense layer computes, and
+   tests/test_kernels.c checks the fast kernels further down against them. They are what
+   the model runs when GAN_NO_SIMD is defined. */
+static GAN__MAYBE_UNUSED void gan__dense_forward_ref(float *y, const float *x, const float *W, const float *b,
+                                                     int B, int I, int O)
 {
     int n, i, o;
     for (n = 0; n < B; n++) {
@@ -826,7 +867,8 @@ static void gan__dense_forward(float *y, const float *x, const float *W, const f
 }
 
 /* dL/dx = dy W^T: dx[n][i] = sum_o dy[n][o] W[i][o]. */
-static void gan__dense_backward_input(float *dx, const float *dy, const float *W, int B, int I, int O)
+static GAN__MAYBE_UNUSED void gan__dense_backward_input_ref(float *dx, const float *dy, const float *W,
+                                                            int B, int I, int O)
 {
     int n, i, o;
     for (n = 0; n < B; n++) {
@@ -841,7 +883,8 @@ static void gan__dense_backward_input(float *dx, const float *dy, const float *W
 }
 
 /* dL/dW += x^T dy, dL/db += sum over the batch of dy. */
-static void gan__dense_backward_params(float *dW, float *db, const float *dy, const float *x, int B, int I, int O)
+static GAN__MAYBE_UNUSED void gan__dense_backward_params_ref(float *dW, float *db, const float *dy, const float *x,
+                                                             int B, int I, int O)
 {
     int n, i, o;
     for (n = 0; n < B; n++) {
@@ -856,14 +899,590 @@ static void gan__dense_backward_params(float *dW, float *db, const float *dy, co
     }
 }
 
+#ifndef GAN_NO_SIMD
+/* The fast dense kernels compute the same three products, cache-blocked and register-tiled
+   (Goto & van de Geijn 2008, "Anatomy of high-performance matrix multiplication"):
+     forward and dW:  C (M, N) = init + A B, one register tile of MR rows x NV vectors of C at a
+                      time; for each k a row of B is loaded once and each A[r][k] is broadcast.
+     dx = dy W^T:     each dx[n][i] is a dot product along o; a tile of DR rows of dy and WR
+                      rows of W keeps DR x WR vector accumulators, summed across lanes at the end.
+   Every output element is computed by the same operations in the same order wherever it sits
+   in a tile, so results do not depend on how the work is split (GAN_THREADS) and are the same
+   run to run. The vector type below is chosen at compile time: AVX-512, AVX2 with FMA, NEON on
+   AArch64, or plain C arrays of 4 floats that the compiler may vectorise on its own. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define GAN__VL 16          /* floats per vector */
+#define GAN__MR 8           /* gemm tile: rows of C */
+#define GAN__NV 2           /* gemm tile: vectors of C per row */
+#define GAN__DR 3           /* dot tile: rows of dy */
+#define GAN__WR 8           /* dot tile: rows of W (a multiple of 4) */
+typedef __m512 gan__vec;
+static inline gan__vec gan__vzero(void) { return _mm512_setzero_ps(); }
+static inline gan__vec gan__vset1(float x) { return _mm512_set1_ps(x); }
+static inline gan__vec gan__vload(const float *p) { return _mm512_loadu_ps(p); }
+static inline void gan__vstore(float *p, gan__vec v) { _mm512_storeu_ps(p, v); }
+static inline gan__vec gan__vfma(gan__vec a, gan__vec b, gan__vec c) { return _mm512_fmadd_ps(a, b, c); }
+static inline gan__vec gan__vadd(gan__vec a, gan__vec b) { return _mm512_add_ps(a, b); }
+static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { return _mm512_sub_ps(a, b); }
+static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { return _mm512_mul_ps(a, b); }
+static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { return _mm512_div_ps(a, b); }
+static inline gan__vec gan__vsqrt(gan__vec a) { return _mm512_sqrt_ps(a); }
+/* The first n lanes (n may be <= 0 or >= GAN__VL); the rest read as 0 and are not written. */
+static inline __mmask16 gan__vmask(int n) { return (__mmask16)(n <= 0 ? 0 : n >= 16 ? 0xffff : (1u << n) - 1); }
+static inline gan__vec gan__vload_part(const float *p, int n) { return _mm512_maskz_loadu_ps(gan__vmask(n), p); }
+static inline void gan__vstore_part(float *p, gan__vec v, int n) { _mm512_mask_storeu_ps(p, gan__vmask(n), v); }
+/* s[j] = the sum of the lanes of the j-th vector, by the same tree for every j. */
+static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
+{
+#define GAN__HALVES(v) _mm256_add_ps(_mm512_castps512_ps256(v), \
+                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
+    const __m256 ab = _mm256_hadd_ps(GAN__HALVES(a), GAN__HALVES(b));
+    const __m256 cd = _mm256_hadd_ps(GAN__HALVES(c), GAN__HALVES(d));
+    const __m256 abcd = _mm256_hadd_ps(ab, cd);
+#undef GAN__HALVES
+    _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define GAN__VL 8
+#define GAN__MR 4
+#define GAN__NV 3
+#define GAN__DR 2
+#define GAN__WR 4
+typedef __m256 gan__vec;
+static inline gan__vec gan__vzero(void) { return _mm256_setzero_ps(); }
+static inline gan__vec gan__vset1(float x) { return _mm256_set1_ps(x); }
+static inline gan__vec gan__vload(const float *p) { return _mm256_loadu_ps(p); }
+static inline void gan__vstore(float *p, gan__vec v) { _mm256_storeu_ps(p, v); }
+static inline gan__vec gan__vfma(gan__vec a, gan__vec b, gan__vec c) { return _mm256_fmadd_ps(a, b, c); }
+static inline gan__vec gan__vadd(gan__vec a, gan__vec b) { return _mm256_add_ps(a, b); }
+static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { return _mm256_sub_ps(a, b); }
+static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { return _mm256_mul_ps(a, b); }
+static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { return _mm256_div_ps(a, b); }
+static inline gan__vec gan__vsqrt(gan__vec a) { return _mm256_sqrt_ps(a); }
+static inline __m256i gan__vmask(int n)
+{
+    static const int32_t ones_then_zeros[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+    return _mm256_loadu_si256((const __m256i *)(ones_then_zeros + 8 - (n <= 0 ? 0 : n >= 8 ? 8 : n)));
+}
+static inline gan__vec gan__vload_part(const float *p, int n) { return _mm256_maskload_ps(p, gan__vmask(n)); }
+static inline void gan__vstore_part(float *p, gan__vec v, int n) { _mm256_maskstore_ps(p, gan__vmask(n), v); }
+static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
+{
+    const __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+}
+#elif defined(__ARM_NEON) && defined(__aarch64__)
+#include <arm_neon.h>
+#define GAN__VL 4
+#define GAN__MR 8
+#define GAN__NV 2
+#define GAN__DR 3
+#define GAN__WR 4
+typedef float32x4_t gan__vec;
+static inline gan__vec gan__vzero(void) { return vdupq_n_f32(0.0f); }
+static inline gan__vec gan__vset1(float x) { return vdupq_n_f32(x); }
+static inline gan__vec gan__vload(const float *p) { return vld1q_f32(p); }
+static inline void gan__vstore(float *p, gan__vec v) { vst1q_f32(p, v); }
+static inline gan__vec gan__vfma(gan__vec a, gan__vec b, gan__vec c) { return vfmaq_f32(c, a, b); }
+static inline gan__vec gan__vadd(gan__vec a, gan__vec b) { return vaddq_f32(a, b); }
+static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { return vsubq_f32(a, b); }
+static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { return vmulq_f32(a, b); }
+static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { return vdivq_f32(a, b); }
+static inline gan__vec gan__vsqrt(gan__vec a) { return vsqrtq_f32(a); }
+static inline gan__vec gan__vload_part(const float *p, int n)
+{
+    float t[4] = { 0, 0, 0, 0 };
+    int j;
+    for (j = 0; j < n && j < 4; j++) t[j] = p[j];
+    return vld1q_f32(t);
+}
+static inline void gan__vstore_part(float *p, gan__vec v, int n)
+{
+    float t[4];
+    int j;
+    vst1q_f32(t, v);
+    for (j = 0; j < n && j < 4; j++) p[j] = t[j];
+}
+static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
+{
+    vst1q_f32(s, vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d)));
+}
+#else
+#define GAN__VL 4
+#define GAN__MR 4
+#define GAN__NV 2
+#define GAN__DR 2
+#define GAN__WR 4
+typedef struct gan__vec { float v[4]; } gan__vec;
+static inline gan__vec gan__vzero(void) { gan__vec r; memset(&r, 0, sizeof r); return r; }
+static inline gan__vec gan__vset1(float x) { gan__vec r; r.v[0] = r.v[1] = r.v[2] = r.v[3] = x; return r; }
+static inline gan__vec gan__vload(const float *p) { gan__vec r; memcpy(r.v, p, sizeof r.v); return r; }
+static inline void gan__vstore(float *p, gan__vec v) { memcpy(p, v.v, sizeof v.v); }
+#define GAN__LANEWISE(expr) gan__vec r; int j; for (j = 0; j < 4; j++) r.v[j] = (expr); return r
+static inline gan__vec gan__vfma(gan__vec a, gan__vec b, gan__vec c) { GAN__LANEWISE(a.v[j] * b.v[j] + c.v[j]); }
+static inline gan__vec gan__vadd(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] + b.v[j]); }
+static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] - b.v[j]); }
+static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] * b.v[j]); }
+static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] / b.v[j]); }
+static inline gan__vec gan__vsqrt(gan__vec a) { GAN__LANEWISE(sqrtf(a.v[j])); }
+#undef GAN__LANEWISE
+static inline gan__vec gan__vload_part(const float *p, int n)
+{
+    gan__vec r = gan__vzero();
+    int j;
+    for (j = 0; j < n && j < 4; j++) r.v[j] = p[j];
+    return r;
+}
+static inline void gan__vstore_part(float *p, gan__vec v, int n)
+{
+    int j;
+    for (j = 0; j < n && j < 4; j++) p[j] = v.v[j];
+}
+static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
+{
+    s[0] = (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]);
+    s[1] = (b.v[0] + b.v[1]) + (b.v[2] + b.v[3]);
+    s[2] = (c.v[0] + c.v[1]) + (c.v[2] + c.v[3]);
+    s[3] = (d.v[0] + d.v[1]) + (d.v[2] + d.v[3]);
+}
+#endif
+
+#define GAN__NR (GAN__NV * GAN__VL)   /* gemm tile: columns of C */
+/* The next column panel of B is asked for ahead of time: its rows lie N floats apart, often
+   one per page, which the hardware prefetcher does not foresee. */
+#if defined(__GNUC__)
+#define GAN__PREFETCH(p) __builtin_prefetch(p)
+#else
+#define GAN__PREFETCH(p) ((void)0)
+#endif
+/* The loops over a register tile must be unrolled for its accumulators to live in registers;
+   GCC and Clang do it at -O2 when asked. */
+#if defined(__GNUC__)
+#define GAN__UNROLL _Pragma("GCC unroll 16")
+#else
+#define GAN__UNROLL
+#endif
+/* In the dot tile each row of W is loaded once and used DR times; GCC would rather fold the
+   load into every FMA, which doubles the loads. An empty asm that claims to change the vector
+   keeps it in a register. */
+#if defined(__GNUC__) && (defined(__AVX512F__) || defined(__AVX2__))
+#define GAN__IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define GAN__IN_REGISTER(v) ((void)0)
+#endif
+#define GAN__KC 256                   /* gemm: k-block, so that a KC x NR panel of B stays in L1 */
+
+/* One register tile: C[r][j] = init[r][j] + sum_k A[r][k] B[k][j] for r < rows <= MR and
+   j < cols <= NR, with A[r][k] = a[r * a_rs + k * a_cs] and B[k][j] = b[k * ldb + j].
+   init is C itself when load_c, else bias[j], else 0. Rows past `rows` repeat the last
+   row (their results are dropped), so every row of a tile runs the same instructions. */
+static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, size_t a_cs, const float *b,
+                           size_t ldb, const float *bias, int load_c, int rows, int cols, int K, int prefetch)
+{
+    gan__vec acc[GAN__MR][GAN__NV], bk[GAN__NV];
+    const float *ar[GAN__MR];
+    int r, v, k;
+    GAN__UNROLL
+    for (r = 0; r < GAN__MR; r++) {
+        ar[r] = a + (size_t)(r < rows ? r : rows - 1) * a_rs;
+        GAN__UNROLL
+        for (v = 0; v < GAN__NV; v++) {
+            const int lanes = cols - v * GAN__VL;
+            if (load_c) acc[r][v] = gan__vload_part(c + (size_t)(r < rows ? r : rows - 1) * ldc + v * GAN__VL, lanes);
+            else if (bias) acc[r][v] = gan__vload_part(bias + v * GAN__VL, lanes);
+            else acc[r][v] = gan__vzero();
+        }
+    }
+    if (cols == GAN__NR) {
+        for (k = 0; k < K; k++) {
+            const float *bp = b + (size_t)k * ldb;
+            const size_t ak = (size_t)k * a_cs;
+            if (prefetch) { GAN__PREFETCH(bp + GAN__NR); GAN__PREFETCH(bp + GAN__NR + 16); }
+            GAN__UNROLL
+            for (v = 0; v < GAN__NV; v++) bk[v] = gan__vload(bp + v * GAN__VL);
+            GAN__UNROLL
+            for (r = 0; r < GAN__MR; r++) {
+                const gan__vec ark = gan__vset1(ar[r][ak]);
+                GAN__UNROLL
+                for (v = 0; v < GAN__NV; v++) acc[r][v] = gan__vfma(ark, bk[v], acc[r][v]);
+            }
+        }
+    } else {
+        for (k = 0; k < K; k++) {
+            const float *bp = b + (size_t)k * ldb;
+            const size_t ak = (size_t)k * a_cs;
+            GAN__UNROLL
+            for (v = 0; v < GAN__NV; v++) bk[v] = gan__vload_part(bp + v * GAN__VL, cols - v * GAN__VL);
+            GAN__UNROLL
+            for (r = 0; r < GAN__MR; r++) {
+                const gan__vec ark = gan__vset1(ar[r][ak]);
+                GAN__UNROLL
+                for (v = 0; v < GAN__NV; v++) acc[r][v] = gan__vfma(ark, bk[v], acc[r][v]);
+            }
+        }
+    }
+    GAN__UNROLL
+    for (r = 0; r < GAN__MR; r++)
+        GAN__UNROLL
+        for (v = 0; v < GAN__NV; v++) {
+            float *cp = c + (size_t)r * ldc + v * GAN__VL;
+            if (r >= rows) break;
+            if (cols == GAN__NR) gan__vstore(cp, acc[r][v]);
+            else gan__vstore_part(cp, acc[r][v], cols - v * GAN__VL);
+        }
+}
+
+/* C (M, N), columns [col0, col1) only: C = (accumulate ? C : bias or 0) + A B, A (M, K) as
+   above, B (K, N). The k loop is cut into blocks of GAN__KC; each block after the first
+   continues from what the previous one stored, which is the same arithmetic as one pass.
+   When many row tiles will read a KC x NR panel of B, or when B's rows are 4 KB apart (all
+   in the same L1 cache set), the panel is first copied into `panel` (at most 32 KB of
+   stack) with its rows side by side. The copy holds the same numbers, so the results are the same either
+   way; for a few row tiles and other strides the copy costs more than it saves. */
+static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb,
+                      const float *bias, int accumulate, int M, int K, int col0, int col1)
+{
+    float panel[GAN__KC * GAN__NR];
+    int k0, i, j, k;
+    for (k0 = 0; k0 < K; k0 += GAN__KC) {
+        const int kc = K - k0 < GAN__KC ? K - k0 : GAN__KC;
+        for (j = col0; j < col1; j += GAN__NR) {
+            const int cols = col1 - j < GAN__NR ? col1 - j : GAN__NR;
+            const float *bp = b + (size_t)k0 * ldb + j;
+            size_t ldp = ldb;
+            int packed = 0;
+            if (M > 8 * GAN__MR || (M > GAN__MR && ldb % 1024 == 0)) {
+                for (k = 0; k < kc; k++) {
+                    const float *row = bp + (size_t)k * ldb;
+                    float *copy = panel + (size_t)k * GAN__NR;
+                    int v;
+                    GAN__PREFETCH(row + GAN__NR);      /* the next panel's row */
+                    if (cols == GAN__NR)
+                        GAN__UNROLL
+                        for (v = 0; v < GAN__NV; v++) gan__vstore(copy + v * GAN__VL, gan__vload(row + v * GAN__VL));
+                    else memcpy(copy, row, sizeof(float) * (size_t)cols);
+                }
+                bp = panel;
+                ldp = GAN__NR;
+                packed = 1;
+            }
+            for (i = 0; i < M; i += GAN__MR)
+                gan__gemm_tile(c + (size_t)i * ldc + j, ldc, a + (size_t)i * a_rs + (size_t)k0 * a_cs, a_rs, a_cs,
+                               bp, ldp, bias ? bias + j : NULL, accumulate || k0 > 0,
+                               M - i < GAN__MR ? M - i : GAN__MR, cols, kc, !packed && i == 0);
+        }
+    }
+}
+
+/* One dot tile: dx[r][w] = sum_o dy[r][o] W[w][o] for r < rows <= DR, w < wrows <= WR.
+   Missing rows repeat the last one, as in the gemm tile. */
+static void gan__dot_tile(float *dx, size_t ldx, const float *dy, const float *W, int rows, int wrows, int O)
+{
+    gan__vec acc[GAN__DR][GAN__WR], y[GAN__DR];
+    const float *yr[GAN__DR], *wr[GAN__WR];
+    float sums[GAN__WR];
+    int r, w, o;
+    GAN__UNROLL
+    for (r = 0; r < GAN__DR; r++) {
+        yr[r] = dy + (size_t)(r < rows ? r : rows - 1) * O;
+        GAN__UNROLL
+        for (w = 0; w < GAN__WR; w++) acc[r][w] = gan__vzero();
+    }
+    GAN__UNROLL
+    for (w = 0; w < GAN__WR; w++) wr[w] = W + (size_t)(w < wrows ? w : wrows - 1) * O;
+    for (o = 0; o + GAN__VL <= O; o += GAN__VL) {
+        GAN__UNROLL
+        for (r = 0; r < GAN__DR; r++) y[r] = gan__vload(yr[r] + o);
+        GAN__UNROLL
+        for (w = 0; w < GAN__WR; w++) {
+            gan__vec wv = gan__vload(wr[w] + o);
+            GAN__IN_REGISTER(wv);
+            GAN__UNROLL
+            for (r = 0; r < GAN__DR; r++) acc[r][w] = gan__vfma(y[r], wv, acc[r][w]);
+        }
+    }
+    if (o < O) {
+        GAN__UNROLL
+        for (r = 0; r < GAN__DR; r++) y[r] = gan__vload_part(yr[r] + o, O - o);
+        GAN__UNROLL
+        for (w = 0; w < GAN__WR; w++) {
+            const gan__vec wv = gan__vload_part(wr[w] + o, O - o);
+            GAN__UNROLL
+            for (r = 0; r < GAN__DR; r++) acc[r][w] = gan__vfma(y[r], wv, acc[r][w]);
+        }
+    }
+    GAN__UNROLL
+    for (r = 0; r < GAN__DR; r++) {
+        if (r >= rows) break;
+        GAN__UNROLL
+        for (w = 0; w < GAN__WR; w += 4) gan__vsum4(sums + w, acc[r][w], acc[r][w + 1], acc[r][w + 2], acc[r][w + 3]);
+        memcpy(dx + (size_t)r * ldx, sums, sizeof(float) * (size_t)wrows);
+    }
+}
+
+/* The three dense products on a slice of their outputs: columns [o0, o1) of y and dW,
+   columns [i0, i1) of dx. */
+static void gan__dense_forward_fast(float *y, const float *x, const float *W, const float *b, int B, int I, int O,
+                                    int o0, int o1)
+{
+    gan__gemm(y, (size_t)O, x, (size_t)I, 1, W, (size_t)O, b, 0, B, I, o0, o1);
+}
+
+static void gan__dense_backward_input_fast(float *dx, const float *dy, const float *W, int B, int I, int O,
+                                           int i0, int i1)
+{
+    int n, i, o;
+    if (O < GAN__VL) {      /* dot products shorter than a vector: plain loops waste less */
+        for (n = 0; n < B; n++)
+            for (i = i0; i < i1; i++) {
+                const float *dyn = dy + (size_t)n * O, *Wi = W + (size_t)i * O;
+                float s = 0;
+                for (o = 0; o < O; o++) s += dyn[o] * Wi[o];
+                dx[(size_t)n * I + i] = s;
+            }
+        return;
+    }
+    for (i = i0; i < i1; i += GAN__WR)          /* WR rows of W stay in L1 while dy streams by */
+        for (n = 0; n < B; n += GAN__DR)
+            gan__dot_tile(dx + (size_t)n * I + i, (size_t)I, dy + (size_t)n * O, W + (size_t)i * O,
+                          B - n < GAN__DR ? B - n : GAN__DR, i1 - i < GAN__WR ? i1 - i : GAN__WR, O);
+}
+
+static void gan__dense_backward_params_fast(float *dW, float *db, const float *dy, const float *x, int B, int I,
+                                            int O, int o0, int o1)
+{
+    int n, o;
+    /* dW (I, O) += A dy with A[i][n] = x[n][i]: rows of A are columns of x. */
+    gan__gemm(dW, (size_t)O, x, 1, (size_t)I, dy, (size_t)O, NULL, 1, I, B, o0, o1);
+    /* db[o] += dy[0][o] + dy[1][o] + ..., in the reference's order. */
+    for (o = o0; o + GAN__VL <= o1; o += GAN__VL) {
+        gan__vec s = gan__vload(db + o);
+        for (n = 0; n < B; n++) s = gan__vadd(s, gan__vload(dy + (size_t)n * O + o));
+        gan__vstore(db + o, s);
+    }
+    for (; o < o1; o++)
+        for (n = 0; n < B; n++) db[o] += dy[(size_t)n * O + o];
+}
+#endif /* GAN_NO_SIMD */
+
+/* The dense layer as the model runs it: the reference loops under GAN_NO_SIMD, else the fast
+   kernels, under GAN_THREADS split by output columns across the model's threads (each thread
+   owns whole outputs, so the split changes nothing in the results). */
+enum { GAN__FORWARD, GAN__INPUT_GRAD, GAN__PARAM_GRAD };
+
+typedef struct gan__dense_job {
+    int product;                /* GAN__FORWARD, GAN__INPUT_GRAD or GAN__PARAM_GRAD */
+    int B, I, O;
+    float *y, *dx, *dW, *db;    /* outputs: y (B, O); dx (B, I); dW (I, O), db (O) */
+    const float *x, *dy, *W, *b;
+} gan__dense_job;
+
+/* Part `part` of `parts` of a job: a slice of the output columns, cut at tile boundaries. */
+static void gan__dense_part(const gan__dense_job *j, int part, int parts)
+{
+#ifdef GAN_NO_SIMD
+    (void)part; (void)parts;
+    if (j->product == GAN__FORWARD) gan__dense_forward_ref(j->y, j->x, j->W, j->b, j->B, j->I, j->O);
+    if (j->product == GAN__INPUT_GRAD) gan__dense_backward_input_ref(j->dx, j->dy, j->W, j->B, j->I, j->O);
+    if (j->product == GAN__PARAM_GRAD) gan__dense_backward_params_ref(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O);
+#else
+    const int n = j->product == GAN__INPUT_GRAD ? j->I : j->O;
+    const int tile = j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR;
+    const int chunk = ((n + parts - 1) / parts + tile - 1) / tile * tile;
+    const int lo = part * chunk, hi = lo + chunk < n ? lo + chunk : n;
+    if (lo >= hi) return;
+    if (j->product == GAN__FORWARD) gan__dense_forward_fast(j->y, j->x, j->W, j->b, j->B, j->I, j->O, lo, hi);
+    if (j->product == GAN__INPUT_GRAD) gan__dense_backward_input_fast(j->dx, j->dy, j->W, j->B, j->I, j->O, lo, hi);
+    if (j->product == GAN__PARAM_GRAD)
+        gan__dense_backward_params_fast(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O, lo, hi);
+#endif
+}
+
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+/* A pool of worker threads owned by one model. A job is cut into parts (a few per thread);
+   the caller and the workers take parts in turn until none is left, and the caller waits only
+   for parts already taken. A worker the system has not scheduled yet therefore never holds
+   the caller up: on a busy machine the caller simply does more of the parts itself. Workers
+   sleep on a condition variable between jobs. */
+#define GAN__MAX_THREADS 64
+#define GAN__MIN_THREAD_FLOPS (1 << 21)    /* smaller products are not worth waking a thread */
+#define GAN__PARTS_PER_THREAD 4
+
+typedef struct gan__worker {
+    struct gan__pool *pool;
+    pthread_t thread;
+} gan__worker;
+
+typedef struct gan__pool {
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+    gan__worker workers[GAN__MAX_THREADS - 1];
+    int n_workers;              /* threads started besides the caller */
+    int n_use;                  /* threads a job may use, the caller included */
+    unsigned long job;          /* counts jobs handed out */
+    const gan__dense_job *current;
+    int parts, next_part;       /* the current job's parts, and the next one nobody has taken */
+    int running;                /* parts taken and not finished */
+    int quit;
+} gan__pool;
+
+/* Takes and runs parts of the current job until none is left; called with the lock held. */
+static void gan__pool_work(gan__pool *pool)
+{
+    while (pool->next_part < pool->parts) {
+        const gan__dense_job *j = pool->current;
+        const int part = pool->next_part++, parts = pool->parts;
+        pool->running++;
+        pthread_mutex_unlock(&pool->lock);
+        gan__dense_part(j, part, parts);
+        pthread_mutex_lock(&pool->lock);
+        if (--pool->running == 0 && pool->next_part == pool->parts) pthread_cond_signal(&pool->done);
+    }
+}
+
+static void *gan__worker_main(void *arg)
+{
+    gan__worker *w = (gan__worker *)arg;
+    gan__pool *pool = w->pool;
+    unsigned long seen = 0;
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        while (!pool->quit && pool->job == seen) pthread_cond_wait(&pool->wake, &pool->lock);
+        if (pool->quit) break;
+        seen = pool->job;
+        gan__pool_work(pool);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+/* Starts one thread per online processor, besides the caller, at most GAN__MAX_THREADS in all.
+   If the system refuses a thread the pool keeps the ones it has. */
+static gan__pool *gan__pool_new(gan_error *err)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int i;
+    gan__pool *pool = (gan__pool *)gan__alloc(sizeof *pool, err, "thread pool");
+    if (!pool) return NULL;
+    memset(pool, 0, sizeof *pool);
+    if (cpus < 1) cpus = 1;
+    if (cpus > GAN__MAX_THREADS) cpus = GAN__MAX_THREADS;
+    if (pthread_mutex_init(&pool->lock, NULL)) { GAN_FREE(pool); gan__fail(err, GAN_ERR_MEMORY, "thread pool: no mutex"); return NULL; }
+    if (pthread_cond_init(&pool->wake, NULL) || pthread_cond_init(&pool->done, NULL)) {
+        pthread_mutex_destroy(&pool->lock);
+        GAN_FREE(pool);
+        gan__fail(err, GAN_ERR_MEMORY, "thread pool: no condition variable");
+        return NULL;
+    }
+    for (i = 0; i < cpus - 1; i++) {
+        gan__worker *w = &pool->workers[i];
+        w->pool = pool;
+        if (pthread_create(&w->thread, NULL, gan__worker_main, w)) break;
+        pool->n_workers++;
+    }
+    pool->n_use = pool->n_workers + 1;
+    return pool;
+}
+
+static void gan__pool_free(gan__pool *pool)
+{
+    int i;
+    if (!pool) return;
+    pthread_mutex_lock(&pool->lock);
+    pool->quit = 1;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (i = 0; i < pool->n_workers; i++) pthread_join(pool->workers[i].thread, NULL);
+    pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->done);
+    pthread_mutex_destroy(&pool->lock);
+    GAN_FREE(pool);
+}
+
+static void gan__pool_run(gan__pool *pool, const gan__dense_job *j, int parts)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->current = j;
+    pool->parts = parts;
+    pool->next_part = 0;
+    pool->job++;
+    pthread_cond_broadcast(&pool->wake);
+    gan__pool_work(pool);
+    while (pool->running > 0) pthread_cond_wait(&pool->done, &pool->lock);
+    pthread_mutex_unlock(&pool->lock);
+}
+#endif
+
+static void gan__dense(gan_model *m, const gan__dense_job *j)
+{
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    const int n = j->product == GAN__INPUT_GRAD ? j->I : j->O;
+    const int tiles = (n + (j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR) - 1) /
+                      (j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR);
+    const double flops = 2.0 * j->B * j->I * j->O;
+    const int most = GAN__PARTS_PER_THREAD * m->pool->n_use;
+    const int parts = m->pool->n_use > 1 && flops >= GAN__MIN_THREAD_FLOPS ? (tiles < most ? tiles : most) : 1;
+    if (parts > 1) { gan__pool_run(m->pool, j, parts); return; }
+#else
+    (void)m;
+#endif
+    gan__dense_part(j, 0, 1);
+}
+
+int gan_model_set_threads(gan_model *m, int n_threads)
+{
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    const int most = m->pool->n_workers + 1;
+    m->pool->n_use = n_threads < 1 ? 1 : n_threads > most ? most : n_threads;
+    return m->pool->n_use;
+#else
+    (void)m; (void)n_threads;
+    return 1;
+#endif
+}
+
+static void gan__dense_forward(gan_model *m, float *y, const float *x, const float *W, const float *b,
+                               int B, int I, int O)
+{
+    gan__dense_job j;
+    memset(&j, 0, sizeof j);
+    j.product = GAN__FORWARD; j.B = B; j.I = I; j.O = O;
+    j.y = y; j.x = x; j.W = W; j.b = b;
+    gan__dense(m, &j);
+}
+
+static void gan__dense_backward_input(gan_model *m, float *dx, const float *dy, const float *W, int B, int I, int O)
+{
+    gan__dense_job j;
+    memset(&j, 0, sizeof j);
+    j.product = GAN__INPUT_GRAD; j.B = B; j.I = I; j.O = O;
+    j.dx = dx; j.dy = dy; j.W = W;
+    gan__dense(m, &j);
+}
+
+static void gan__dense_backward_params(gan_model *m, float *dW, float *db, const float *dy, const float *x,
+                                       int B, int I, int O)
+{
+    gan__dense_job j;
+    memset(&j, 0, sizeof j);
+    j.product = GAN__PARAM_GRAD; j.B = B; j.I = I; j.O = O;
+    j.dW = dW; j.db = db; j.dy = dy; j.x = x;
+    gan__dense(m, &j);
+}
+
 /* Activations, elementwise: y = f(x); backward dx = dy * f'(x), with f' written through
    x or y, whichever is cheaper: tanh' = 1 - y^2, sigmoid' = y (1 - y). */
 static void gan__activation_forward(float *y, const float *x, size_t n, int act, float slope)
 {
+    const float factor[2] = { slope, 1.0f };    /* leaky ReLU: f(x) = x * factor[x > 0] */
     size_t k;
     switch (act) {
     case GAN_RELU:       for (k = 0; k < n; k++) y[k] = x[k] > 0 ? x[k] : 0; break;
-    case GAN_LEAKY_RELU: for (k = 0; k < n; k++) y[k] = x[k] > 0 ? x[k] : slope * x[k]; break;
+    case GAN_LEAKY_RELU: /* x times a factor looked up, not branched on: signs are random */
+        for (k = 0; k < n; k++) y[k] = x[k] * factor[x[k] > 0];
+        break;
     case GAN_TANH:       for (k = 0; k < n; k++) y[k] = tanhf(x[k]); break;
     case GAN_SIGMOID:    for (k = 0; k < n; k++) y[k] = gan_sigmoid(x[k]); break;
     default:             memcpy(y, x, n * sizeof *y); break;
@@ -873,10 +1492,11 @@ static void gan__activation_forward(float *y, const float *x, size_t n, int act,
 static void gan__activation_backward(float *dx, const float *dy, const float *x, const float *y, size_t n,
                                      int act, float slope)
 {
+    const float factor[2] = { slope, 1.0f };    /* leaky ReLU: f'(x) = factor[x > 0] */
     size_t k;
     switch (act) {
     case GAN_RELU:       for (k = 0; k < n; k++) dx[k] = x[k] > 0 ? dy[k] : 0; break;
-    case GAN_LEAKY_RELU: for (k = 0; k < n; k++) dx[k] = x[k] > 0 ? dy[k] : slope * dy[k]; break;
+    case GAN_LEAKY_RELU: for (k = 0; k < n; k++) dx[k] = dy[k] * factor[x[k] > 0]; break;
     case GAN_TANH:       for (k = 0; k < n; k++) dx[k] = dy[k] * (1 - y[k] * y[k]); break;
     case GAN_SIGMOID:    for (k = 0; k < n; k++) dx[k] = dy[k] * y[k] * (1 - y[k]); break;
     default:             memcpy(dx, dy, n * sizeof *dx); break;
@@ -888,36 +1508,47 @@ static void gan__activation_backward(float *dx, const float *dy, const float *x,
      inference: x_hat = (x - running_mean) / sqrt(running_var + eps)
      y = gamma * x_hat + beta
    In GAN_TRAIN mode the running statistics move toward the batch's, using the unbiased
-   variance, as PyTorch does: running = (1 - momentum) running + momentum * batch. */
+   variance, as PyTorch does: running = (1 - momentum) running + momentum * batch.
+   Both passes walk the batch row by row over a block of GAN__BN_BLOCK features at a time,
+   so that memory is read in order; each feature still sums its column in batch order. */
+#define GAN__BN_BLOCK 64
 static void gan__batchnorm_forward(gan__layer *L, const float *x, int B, int mode)
 {
     const int N = L->out;
-    int n, j;
-    for (j = 0; j < N; j++) {
-        float mean, var, inv_std;
+    double s[GAN__BN_BLOCK], ss[GAN__BN_BLOCK];
+    float mean[GAN__BN_BLOCK];
+    int n, j, j0;
+    for (j0 = 0; j0 < N; j0 += GAN__BN_BLOCK) {
+        const int nj = N - j0 < GAN__BN_BLOCK ? N - j0 : GAN__BN_BLOCK;
         if (mode == GAN_EVAL) {
-            mean = L->run_mean[j];
-            var = L->run_var[j];
+            for (j = 0; j < nj; j++) {
+                mean[j] = L->run_mean[j0 + j];
+                L->inv_std[j0 + j] = 1.0f / sqrtf(L->run_var[j0 + j] + L->spec.eps);
+            }
         } else {
-            double s = 0, ss = 0;
-            for (n = 0; n < B; n++) s += x[(size_t)n * N + j];
-            mean = (float)(s / B);
-            for (n = 0; n < B; n++) { double d = x[(size_t)n * N + j] - mean; ss += d * d; }
-            var = (float)(ss / B);
-            if (mode == GAN_TRAIN) {
-                const float mom = L->spec.momentum;
-                L->run_mean[j] = (1 - mom) * L->run_mean[j] + mom * mean;
-                L->run_var[j] = (1 - mom) * L->run_var[j] + mom * (float)(ss / (B - 1));
+            for (j = 0; j < nj; j++) s[j] = ss[j] = 0;
+            for (n = 0; n < B; n++)
+                for (j = 0; j < nj; j++) s[j] += x[(size_t)n * N + j0 + j];
+            for (j = 0; j < nj; j++) mean[j] = (float)(s[j] / B);
+            for (n = 0; n < B; n++)
+                for (j = 0; j < nj; j++) { const double d = x[(size_t)n * N + j0 + j] - mean[j]; ss[j] += d * d; }
+            for (j = 0; j < nj; j++) {
+                const float var = (float)(ss[j] / B);
+                if (mode == GAN_TRAIN) {
+                    const float mom = L->spec.momentum;
+                    L->run_mean[j0 + j] = (1 - mom) * L->run_mean[j0 + j] + mom * mean[j];
+                    L->run_var[j0 + j] = (1 - mom) * L->run_var[j0 + j] + mom * (float)(ss[j] / (B - 1));
+                }
+                L->inv_std[j0 + j] = 1.0f / sqrtf(var + L->spec.eps);
             }
         }
-        inv_std = 1.0f / sqrtf(var + L->spec.eps);
-        L->inv_std[j] = inv_std;
-        for (n = 0; n < B; n++) {
-            const size_t k = (size_t)n * N + j;
-            const float xh = (x[k] - mean) * inv_std;
-            L->cache[k] = xh;
-            L->y[k] = L->W[j] * xh + L->b[j];
-        }
+        for (n = 0; n < B; n++)
+            for (j = 0; j < nj; j++) {
+                const size_t k = (size_t)n * N + j0 + j;
+                const float xh = (x[k] - mean[j]) * L->inv_std[j0 + j];
+                L->cache[k] = xh;
+                L->y[k] = L->W[j0 + j] * xh + L->b[j0 + j];
+            }
     }
 }
 
@@ -928,26 +1559,33 @@ static void gan__batchnorm_forward(gan__layer *L, const float *x, int B, int mod
 static void gan__batchnorm_backward(gan__layer *L, float *dx, const float *dy, int B, int mode, int param_grads)
 {
     const int N = L->out;
-    int n, j;
-    for (j = 0; j < N; j++) {
-        const float gamma = L->W[j], inv_std = L->inv_std[j];
-        double sum_dy = 0, sum_dy_xh = 0;
-        for (n = 0; n < B; n++) {
-            const size_t k = (size_t)n * N + j;
-            sum_dy += dy[k];
-            sum_dy_xh += (double)dy[k] * L->cache[k];
-        }
-        if (param_grads) { L->dW[j] += (float)sum_dy_xh; L->db[j] += (float)sum_dy; }
-        if (!dx) continue;
-        if (mode == GAN_EVAL) {
-            for (n = 0; n < B; n++) dx[(size_t)n * N + j] = dy[(size_t)n * N + j] * gamma * inv_std;
-        } else {
-            const float mean_g = (float)(gamma * sum_dy / B), mean_g_xh = (float)(gamma * sum_dy_xh / B);
-            for (n = 0; n < B; n++) {
-                const size_t k = (size_t)n * N + j;
-                dx[k] = inv_std * (gamma * dy[k] - mean_g - L->cache[k] * mean_g_xh);
+    double sum_dy[GAN__BN_BLOCK], sum_dy_xh[GAN__BN_BLOCK];
+    float mean_g[GAN__BN_BLOCK], mean_g_xh[GAN__BN_BLOCK];
+    int n, j, j0;
+    for (j0 = 0; j0 < N; j0 += GAN__BN_BLOCK) {
+        const int nj = N - j0 < GAN__BN_BLOCK ? N - j0 : GAN__BN_BLOCK;
+        for (j = 0; j < nj; j++) sum_dy[j] = sum_dy_xh[j] = 0;
+        for (n = 0; n < B; n++)
+            for (j = 0; j < nj; j++) {
+                const size_t k = (size_t)n * N + j0 + j;
+                sum_dy[j] += dy[k];
+                sum_dy_xh[j] += (double)dy[k] * L->cache[k];
             }
+        if (param_grads)
+            for (j = 0; j < nj; j++) { L->dW[j0 + j] += (float)sum_dy_xh[j]; L->db[j0 + j] += (float)sum_dy[j]; }
+        if (!dx) continue;
+        for (j = 0; j < nj; j++) {
+            const float gamma = L->W[j0 + j];
+            mean_g[j] = mode == GAN_EVAL ? 0 : (float)(gamma * sum_dy[j] / B);
+            mean_g_xh[j] = mode == GAN_EVAL ? 0 : (float)(gamma * sum_dy_xh[j] / B);
         }
+        for (n = 0; n < B; n++)
+            for (j = 0; j < nj; j++) {
+                const size_t k = (size_t)n * N + j0 + j;
+                const float gamma = L->W[j0 + j], inv_std = L->inv_std[j0 + j];
+                if (mode == GAN_EVAL) dx[k] = dy[k] * gamma * inv_std;
+                else dx[k] = inv_std * (gamma * dy[k] - mean_g[j] - L->cache[k] * mean_g_xh[j]);
+            }
     }
 }
 
@@ -987,7 +1625,7 @@ const float *gan_model_forward(gan_model *m, const float *x, int batch, int mode
         const size_t n = (size_t)batch * L->out;
         switch (L->spec.kind) {
         case GAN_DENSE:
-            gan__dense_forward(L->y, in, L->W, L->b, batch, L->in, L->out);
+            gan__dense_forward(m, L->y, in, L->W, L->b, batch, L->in, L->out);
             break;
         case GAN_ACTIVATION:
             gan__activation_forward(L->y, in, n, L->spec.activation, L->spec.slope);
@@ -1029,8 +1667,8 @@ int gan_model_backward(gan_model *m, const float *dy, float *dx, int flags, gan_
         const size_t n = (size_t)B * L->out;
         switch (L->spec.kind) {
         case GAN_DENSE:
-            if (param_grads) gan__dense_backward_params(L->dW, L->db, grad_out, x, B, L->in, L->out);
-            if (grad_in) gan__dense_backward_input(grad_in, grad_out, L->W, B, L->in, L->out);
+            if (param_grads) gan__dense_backward_params(m, L->dW, L->db, grad_out, x, B, L->in, L->out);
+            if (grad_in) gan__dense_backward_input(m, grad_in, grad_out, L->W, B, L->in, L->out);
             break;
         case GAN_ACTIVATION:
             if (grad_in) gan__activation_backward(grad_in, grad_out, x, L->y, n, L->spec.activation, L->spec.slope);
@@ -1332,44 +1970,77 @@ void gan_optim_free(gan_optim *o)
 
 uint64_t gan_optim_steps(const gan_optim *o) { return o->t; }
 
+/* Each update rule is written one parameter at a time. Unless GAN_NO_SIMD, a vector loop
+   first runs the same operations in the same order on GAN__VL parameters at once; IEEE
+   arithmetic and sqrt round every lane exactly as the scalar code does, so only the speed
+   differs. */
 void gan_optim_step(gan_optim *o, float *w, const float *g)
 {
     const gan_optim_config c = o->cfg;
     const size_t n = o->n;
     float *m = o->m, *v = o->v;
-    size_t k;
+    size_t k = 0;
     o->t++;
     switch (c.kind) {
     case GAN_SGD:
         /* PyTorch SGD: m = momentum m + g;  w -= lr m */
-        for (k = 0; k < n; k++) {
+#ifndef GAN_NO_SIMD
+        for (; k + GAN__VL <= n; k += GAN__VL) {
+            const gan__vec mk = gan__vadd(gan__vmul(gan__vset1(c.momentum), gan__vload(m + k)), gan__vload(g + k));
+            gan__vstore(m + k, mk);
+            gan__vstore(w + k, gan__vsub(gan__vload(w + k), gan__vmul(gan__vset1(c.lr), mk)));
+        }
+#endif
+        for (; k < n; k++) {
             m[k] = c.momentum * m[k] + g[k];
             w[k] -= c.lr * m[k];
         }
         break;
     case GAN_RMSPROP_TF:
-        /* TensorFlow 1: v = rho v + (1 - rho) g^2;  w -= lr g / sqrt(v + eps) */
-        for (k = 0; k < n; k++) {
-            v[k] = c.rho * v[k] + (1 - c.rho) * g[k] * g[k];
-            w[k] -= c.lr * g[k] / sqrtf(v[k] + c.eps);
+    case GAN_RMSPROP_TORCH: {
+        /* TensorFlow 1: v = rho v + (1 - rho) g^2;  w -= lr g / sqrt(v + eps)
+           PyTorch:      v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps) */
+        const float one_minus_rho = 1 - c.rho;
+        const int tf = c.kind == GAN_RMSPROP_TF;
+#ifndef GAN_NO_SIMD
+        for (; k + GAN__VL <= n; k += GAN__VL) {
+            const gan__vec gk = gan__vload(g + k), eps = gan__vset1(c.eps);
+            const gan__vec vk = gan__vadd(gan__vmul(gan__vset1(c.rho), gan__vload(v + k)),
+                                          gan__vmul(gan__vmul(gan__vset1(one_minus_rho), gk), gk));
+            const gan__vec denom = tf ? gan__vsqrt(gan__vadd(vk, eps)) : gan__vadd(gan__vsqrt(vk), eps);
+            gan__vstore(v + k, vk);
+            gan__vstore(w + k, gan__vsub(gan__vload(w + k), gan__vdiv(gan__vmul(gan__vset1(c.lr), gk), denom)));
+        }
+#endif
+        for (; k < n; k++) {
+            v[k] = c.rho * v[k] + one_minus_rho * g[k] * g[k];
+            w[k] -= c.lr * g[k] / (tf ? sqrtf(v[k] + c.eps) : sqrtf(v[k]) + c.eps);
         }
         break;
-    case GAN_RMSPROP_TORCH:
-        /* PyTorch: v = rho v + (1 - rho) g^2;  w -= lr g / (sqrt(v) + eps) */
-        for (k = 0; k < n; k++) {
-            v[k] = c.rho * v[k] + (1 - c.rho) * g[k] * g[k];
-            w[k] -= c.lr * g[k] / (sqrtf(v[k]) + c.eps);
-        }
-        break;
+    }
     case GAN_ADAM: {
         /* Kingma & Ba, with bias correction in PyTorch's arrangement:
            m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
            w -= (lr / (1 - b1^t)) m / (sqrt(v) / sqrt(1 - b2^t) + eps) */
         const float step = c.lr / (float)(1.0 - pow(c.beta1, (double)o->t));
         const float bc2_sqrt = (float)sqrt(1.0 - pow(c.beta2, (double)o->t));
-        for (k = 0; k < n; k++) {
-            m[k] = c.beta1 * m[k] + (1 - c.beta1) * g[k];
-            v[k] = c.beta2 * v[k] + (1 - c.beta2) * g[k] * g[k];
+        const float one_minus_b1 = 1 - c.beta1, one_minus_b2 = 1 - c.beta2;
+#ifndef GAN_NO_SIMD
+        for (; k + GAN__VL <= n; k += GAN__VL) {
+            const gan__vec gk = gan__vload(g + k);
+            const gan__vec mk = gan__vadd(gan__vmul(gan__vset1(c.beta1), gan__vload(m + k)),
+                                          gan__vmul(gan__vset1(one_minus_b1), gk));
+            const gan__vec vk = gan__vadd(gan__vmul(gan__vset1(c.beta2), gan__vload(v + k)),
+                                          gan__vmul(gan__vmul(gan__vset1(one_minus_b2), gk), gk));
+            const gan__vec denom = gan__vadd(gan__vdiv(gan__vsqrt(vk), gan__vset1(bc2_sqrt)), gan__vset1(c.eps));
+            gan__vstore(m + k, mk);
+            gan__vstore(v + k, vk);
+            gan__vstore(w + k, gan__vsub(gan__vload(w + k), gan__vdiv(gan__vmul(gan__vset1(step), mk), denom)));
+        }
+#endif
+        for (; k < n; k++) {
+            m[k] = c.beta1 * m[k] + one_minus_b1 * g[k];
+            v[k] = c.beta2 * v[k] + one_minus_b2 * g[k] * g[k];
             w[k] -= step * m[k] / (sqrtf(v[k]) / bc2_sqrt + c.eps);
         }
         break;

@@ -45,6 +45,17 @@ for t in $TESTS; do
         ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run "$t (asan+ubsan)" "$OUT/$t-asan"
 done
 
+# The fast kernels as the machine's vector unit runs them (AVX-512 / AVX2 / NEON), when the
+# compiler can target it; the builds above test the portable blocked kernels.
+if $CC -march=native -E -x c /dev/null >/dev/null 2>&1; then
+    build "test_kernels-native" $CC -O2 -march=native $WARN -Itests -o "$OUT/test_kernels-native" tests/test_kernels.c -lm -lpthread &&
+        run "test_kernels (-march=native)" "$OUT/test_kernels-native"
+    build "test_kernels-native-asan" $CC $SAN -march=native $WARN -Itests -o "$OUT/test_kernels-native-asan" tests/test_kernels.c -lm -lpthread &&
+        ASAN_OPTIONS=detect_leaks=1 run "test_kernels (-march=native, asan+ubsan)" "$OUT/test_kernels-native-asan"
+else
+    echo "SKIP test_kernels -march=native: $CC cannot target the native machine"
+fi
+
 # The header and every example at -Werror with each compiler present.
 for cc in gcc clang; do
     if ! command -v $cc >/dev/null 2>&1; then echo "SKIP $cc: not installed"; continue; fi

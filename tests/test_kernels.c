@@ -1,0 +1,266 @@
+/* test_kernels.c - the fast dense kernels and optimizer loops against the reference loops.
+
+   For odd shapes (every B, I, O in {1, 3, 17, 63, 65, 257}) and the shapes of the MNIST and
+   quadratic-demo models, each fast product (y = x W + b, dx = dy W^T, dW += x^T dy, db += sum dy)
+   must match the reference within the rounding-error bound of a sum of K terms: the two
+   differ only in the order of their additions, and any order of a K-term float sum is within
+   K * u * sum|terms| of the exact value (u = 2^-24; Higham, "Accuracy and Stability of
+   Numerical Algorithms", 2nd ed., section 4.2), so they differ by at most 2 (K + 1) u sum|terms|.
+   A wrong index or a missed tile gives errors of order sum|terms| itself.
+
+   Also: the fast path gives the same bits run to run; with GAN_THREADS (defined here) a
+   product split across two threads gives the same bits as one thread; the optimizer loops
+   match the formulas written out in scalar code; a training step allocates nothing.
+
+   Built by tests/run.sh as every test, and once more with -march=native so that the
+   AVX-512 / AVX2 / NEON kernels are the ones tested on a machine that has them. */
+#include <stdlib.h>
+
+/* Every allocation gan.h makes is counted: a training step must make none. */
+static long n_allocations;
+static void *counted_malloc(size_t n) { n_allocations++; return malloc(n); }
+
+#define GAN_MALLOC(n) counted_malloc(n)
+#define GAN_FREE(p) free(p)
+#define GAN_THREADS
+#define GAN_IMPLEMENTATION
+#include "../gan.h"
+#include "check.h"
+
+#include <math.h>
+#include <string.h>
+
+#define U 5.9604644775390625e-8 /* 2^-24, the unit roundoff of float */
+
+static float *random_floats(gan_rng *r, size_t n)
+{
+    float *p = (float *)malloc(sizeof(float) * (n ? n : 1));
+    size_t k;
+    for (k = 0; k < n; k++) p[k] = 2.0f * gan_rng_uniform(r) - 1.0f;
+    return p;
+}
+
+/* Largest |fast - ref| / (2 (K + 1) u * scale), where scale[k] is sum|terms| of output k:
+   at most 1 when the fast result is within the bound. */
+static double worst_ratio(const float *fast, const float *ref, const double *scale, size_t n, int K)
+{
+    double worst = 0;
+    size_t k;
+    for (k = 0; k < n; k++) {
+        const double bound = 2.0 * (K + 1) * U * (scale[k] > 0 ? scale[k] : 1e-30);
+        const double r = fabs((double)fast[k] - (double)ref[k]) / bound;
+        if (!(r <= worst)) worst = r; /* NaN counts as a failure too */
+    }
+    return worst;
+}
+
+static int n_shapes;
+
+/* Runs the three products at (B, I, O) both ways; dx, dW and db start from garbage or from
+   a previous gradient as the model's buffers would. */
+static void check_shape(gan_rng *r, int B, int I, int O, const char *what)
+{
+    float *x = random_floats(r, (size_t)B * I), *W = random_floats(r, (size_t)I * O);
+    float *b = random_floats(r, (size_t)O), *dy = random_floats(r, (size_t)B * O);
+    float *y_ref = random_floats(r, (size_t)B * O), *y_fast = random_floats(r, (size_t)B * O);
+    float *dx_ref = random_floats(r, (size_t)B * I), *dx_fast = random_floats(r, (size_t)B * I);
+    float *dW_ref = random_floats(r, (size_t)I * O), *dW_fast = (float *)malloc(sizeof(float) * I * O);
+    float *db_ref = random_floats(r, (size_t)O), *db_fast = (float *)malloc(sizeof(float) * O);
+    double *sy = (double *)calloc((size_t)B * O, sizeof(double)), *sx = (double *)calloc((size_t)B * I, sizeof(double));
+    double *sW = (double *)calloc((size_t)I * O, sizeof(double)), *sb = (double *)calloc((size_t)O, sizeof(double));
+    double ratio;
+    int n, i, o;
+    memcpy(dW_fast, dW_ref, sizeof(float) * I * O);
+    memcpy(db_fast, db_ref, sizeof(float) * O);
+    /* sum|terms| of each output, including the starting value it adds to */
+    for (o = 0; o < O; o++) sb[o] = fabs(db_ref[o]);
+    for (i = 0; i < I; i++) for (o = 0; o < O; o++) sW[(size_t)i * O + o] = fabs(dW_ref[(size_t)i * O + o]);
+    for (n = 0; n < B; n++)
+        for (i = 0; i < I; i++)
+            for (o = 0; o < O; o++) {
+                const double xw = fabs(x[(size_t)n * I + i] * W[(size_t)i * O + o]);
+                sy[(size_t)n * O + o] += xw + (i == 0 ? fabs(b[o]) : 0);
+                sx[(size_t)n * I + i] += fabs(dy[(size_t)n * O + o] * W[(size_t)i * O + o]);
+                sW[(size_t)i * O + o] += fabs(x[(size_t)n * I + i] * dy[(size_t)n * O + o]);
+            }
+    for (n = 0; n < B; n++) for (o = 0; o < O; o++) sb[o] += fabs(dy[(size_t)n * O + o]);
+
+    gan__dense_forward_ref(y_ref, x, W, b, B, I, O);
+    gan__dense_backward_input_ref(dx_ref, dy, W, B, I, O);
+    gan__dense_backward_params_ref(dW_ref, db_ref, dy, x, B, I, O);
+#ifndef GAN_NO_SIMD
+    gan__dense_forward_fast(y_fast, x, W, b, B, I, O, 0, O);
+    gan__dense_backward_input_fast(dx_fast, dy, W, B, I, O, 0, I);
+    gan__dense_backward_params_fast(dW_fast, db_fast, dy, x, B, I, O, 0, O);
+#else
+    gan__dense_forward_ref(y_fast, x, W, b, B, I, O);
+    gan__dense_backward_input_ref(dx_fast, dy, W, B, I, O);
+    gan__dense_backward_params_ref(dW_fast, db_fast, dy, x, B, I, O);
+#endif
+    ratio = worst_ratio(y_fast, y_ref, sy, (size_t)B * O, I + 1);
+    CHECK(ratio <= 1, "%s forward B=%d I=%d O=%d: error %.3g x the bound", what, B, I, O, ratio);
+    ratio = worst_ratio(dx_fast, dx_ref, sx, (size_t)B * I, O);
+    CHECK(ratio <= 1, "%s dx B=%d I=%d O=%d: error %.3g x the bound", what, B, I, O, ratio);
+    ratio = worst_ratio(dW_fast, dW_ref, sW, (size_t)I * O, B + 1);
+    CHECK(ratio <= 1, "%s dW B=%d I=%d O=%d: error %.3g x the bound", what, B, I, O, ratio);
+    ratio = worst_ratio(db_fast, db_ref, sb, (size_t)O, B + 1);
+    CHECK(ratio <= 1, "%s db B=%d I=%d O=%d: error %.3g x the bound", what, B, I, O, ratio);
+    n_shapes++;
+    free(x); free(W); free(b); free(dy); free(y_ref); free(y_fast); free(dx_ref); free(dx_fast);
+    free(dW_ref); free(dW_fast); free(db_ref); free(db_fast); free(sy); free(sx); free(sW); free(sb);
+}
+
+/* The model's dense entry points (threads and all) twice with one thread and once with two:
+   all three results must be the same bits. */
+static void check_threads(gan_model *m, gan_rng *r, int B, int I, int O)
+{
+    float *x = random_floats(r, (size_t)B * I), *W = random_floats(r, (size_t)I * O);
+    float *b = random_floats(r, (size_t)O), *dy = random_floats(r, (size_t)B * O);
+    float *out[3][4];
+    int t, same = 1;
+    for (t = 0; t < 3; t++) {
+        out[t][0] = (float *)malloc(sizeof(float) * B * O);
+        out[t][1] = (float *)malloc(sizeof(float) * B * I);
+        out[t][2] = (float *)calloc((size_t)I * O, sizeof(float));
+        out[t][3] = (float *)calloc((size_t)O, sizeof(float));
+        gan_model_set_threads(m, t == 2 ? 2 : 1);
+        gan__dense_forward(m, out[t][0], x, W, b, B, I, O);
+        gan__dense_backward_input(m, out[t][1], dy, W, B, I, O);
+        gan__dense_backward_params(m, out[t][2], out[t][3], dy, x, B, I, O);
+    }
+    for (t = 1; t < 3; t++) {
+        same &= !memcmp(out[0][0], out[t][0], sizeof(float) * B * O);
+        same &= !memcmp(out[0][1], out[t][1], sizeof(float) * B * I);
+        same &= !memcmp(out[0][2], out[t][2], sizeof(float) * I * O);
+        same &= !memcmp(out[0][3], out[t][3], sizeof(float) * O);
+    }
+    CHECK(same, "B=%d I=%d O=%d: one thread twice and two threads do not give the same bits", B, I, O);
+    for (t = 0; t < 3; t++) { free(out[t][0]); free(out[t][1]); free(out[t][2]); free(out[t][3]); }
+    free(x); free(W); free(b); free(dy);
+}
+
+/* gan_optim_step against its formulas written out one parameter at a time. */
+static void check_optimizer(gan_rng *r, gan_optim_config cfg, const char *name, size_t n)
+{
+    gan_optim *o = gan_optim_new(&cfg, n, NULL);
+    float *w = random_floats(r, n), *g = random_floats(r, n), *w2 = (float *)malloc(sizeof(float) * n);
+    float *m = (float *)calloc(n, sizeof(float)), *v = (float *)calloc(n, sizeof(float));
+    double worst = 0;
+    size_t k;
+    int t;
+    memcpy(w2, w, sizeof(float) * n);
+    for (k = 0; k < n; k++) v[k] = cfg.kind == GAN_RMSPROP_TF ? 1.0f : 0.0f;
+    for (t = 1; t <= 3; t++) {
+        gan_optim_step(o, w, g);
+        for (k = 0; k < n; k++) {
+            const float gk = g[k];
+            if (cfg.kind == GAN_ADAM) {
+                const double step = cfg.lr / (1.0 - pow(cfg.beta1, t)), bc2 = sqrt(1.0 - pow(cfg.beta2, t));
+                m[k] = cfg.beta1 * m[k] + (1 - cfg.beta1) * gk;
+                v[k] = cfg.beta2 * v[k] + (1 - cfg.beta2) * gk * gk;
+                w2[k] -= (float)(step * m[k] / (sqrt(v[k]) / bc2 + cfg.eps));
+            } else if (cfg.kind == GAN_RMSPROP_TF) {
+                v[k] = cfg.rho * v[k] + (1 - cfg.rho) * gk * gk;
+                w2[k] -= (float)(cfg.lr * gk / sqrt(v[k] + cfg.eps));
+            } else if (cfg.kind == GAN_RMSPROP_TORCH) {
+                v[k] = cfg.rho * v[k] + (1 - cfg.rho) * gk * gk;
+                w2[k] -= (float)(cfg.lr * gk / (sqrt(v[k]) + cfg.eps));
+            } else {
+                m[k] = cfg.momentum * m[k] + gk;
+                w2[k] -= cfg.lr * m[k];
+            }
+        }
+        for (k = 0; k < n; k++) g[k] = 2.0f * gan_rng_uniform(r) - 1.0f;
+    }
+    /* Each update is a few float operations on numbers of order 1; three updates of size lr
+       agree to a few units of 1e-7 (the reference mixes in double). 1e-6 leaves room and
+       still catches a wrong lane, a skipped tail or a wrong constant (errors of order lr). */
+    for (k = 0; k < n; k++) {
+        const double e = fabs((double)w[k] - (double)w2[k]);
+        if (!(e <= worst)) worst = e;
+    }
+    CHECK(worst <= 1e-6, "%s, n=%lu: parameters differ from the formula by %.3g", name, (unsigned long)n, worst);
+    gan_optim_free(o);
+    free(w); free(g); free(w2); free(m); free(v);
+}
+
+static int noise_data(void *user, float *out, int n, gan_rng *r)
+{
+    int k;
+    (void)user;
+    for (k = 0; k < n * 40; k++) out[k] = 2.0f * gan_rng_uniform(r) - 1.0f;
+    return 0;
+}
+
+/* A small MNIST-shaped GAN (dense, BatchNorm, leaky ReLU, tanh; Adam; the PyTorch-GAN order)
+   on two threads: after gan_new, training steps allocate nothing. */
+static void check_no_allocation_in_step(void)
+{
+    gan_layer gl[] = { gan_dense(32), gan_leaky_relu(0.2f), gan_dense(64), gan_batchnorm(0.8f, 0.1f),
+                       gan_leaky_relu(0.2f), gan_dense(40), gan_activation(GAN_TANH) };
+    gan_layer dl[] = { gan_dense(48), gan_leaky_relu(0.2f), gan_dense(1) };
+    gan_model *G = gan_model_new(10, gl, 7, 32, NULL), *D = gan_model_new(40, dl, 3, 32, NULL);
+    gan_train_config c = gan_train_defaults(10, 32);
+    gan_optim_config o = gan_adam(2e-4f, 0.5f, 0.999f);
+    gan *g;
+    long before;
+    int k, rc = 0;
+    c.g_first = 1;
+    c.d_loss_scale = 0.5f;
+    gan_model_set_threads(G, 2);
+    gan_model_set_threads(D, 2);
+    g = gan_new(G, D, &o, &o, &c, 1, NULL);
+    CHECK(g != NULL, "a small GAN");
+    if (!g) return;
+    before = n_allocations;
+    for (k = 0; k < 3; k++) rc |= gan_train_step(g, noise_data, NULL, NULL, NULL);
+    CHECK(rc == 0, "training steps succeed");
+    CHECK(n_allocations == before, "three training steps made %ld allocations", n_allocations - before);
+    gan_free(g);
+}
+
+int main(void)
+{
+    static const int odd[] = { 1, 3, 17, 63, 65, 257 };
+    /* (B, I, O) of every dense layer in the MNIST model (G 100-128-256-512-1024-784, D 784-512-256-1)
+       and the quadratic demo (G 2-16-16-2, D 2-16-16-2-1) */
+    static const int model[][3] = { { 64, 100, 128 }, { 64, 128, 256 }, { 64, 256, 512 }, { 64, 512, 1024 },
+                                    { 64, 1024, 784 }, { 64, 784, 512 }, { 64, 512, 256 }, { 64, 256, 1 },
+                                    { 256, 2, 16 }, { 256, 16, 16 }, { 256, 16, 2 }, { 256, 2, 1 } };
+    const int n_odd = (int)(sizeof odd / sizeof odd[0]), n_model = (int)(sizeof model / sizeof model[0]);
+    gan_layer layers[1];
+    gan_model *m;
+    gan_rng r;
+    size_t k;
+    int a, b, c;
+    gan_rng_seed(&r, 2024, 1);
+
+    for (a = 0; a < n_odd; a++)
+        for (b = 0; b < n_odd; b++)
+            for (c = 0; c < n_odd; c++) check_shape(&r, odd[a], odd[b], odd[c], "odd");
+    for (a = 0; a < n_model; a++) check_shape(&r, model[a][0], model[a][1], model[a][2], "model");
+    CHECK(n_shapes == n_odd * n_odd * n_odd + n_model, "ran %d shapes", n_shapes);
+
+    layers[0] = gan_dense(1);
+    m = gan_model_new(1, layers, 1, 1, NULL);
+    CHECK(m != NULL, "a model to own the thread pool");
+    if (m) {
+        CHECK(gan_model_set_threads(m, 1) == 1, "one thread is always possible");
+        if (gan_model_set_threads(m, 2) < 2) printf("note: no second thread in this build or on this machine\n");
+        check_threads(m, &r, 64, 784, 512);
+        check_threads(m, &r, 65, 257, 257);
+        check_threads(m, &r, 63, 1024, 65);
+        check_threads(m, &r, 257, 65, 63);
+        gan_model_free(m);
+    }
+
+    for (k = 1; k <= 257; k = k * 4 + 1) {   /* 1, 5, 21, 85: every tail length of the vectors */
+        check_optimizer(&r, gan_adam(2e-4f, 0.5f, 0.999f), "Adam", k);
+        check_optimizer(&r, gan_rmsprop_tf(1e-3f), "RMSProp (TF)", k);
+        check_optimizer(&r, gan_rmsprop_torch(1e-3f), "RMSProp (PyTorch)", k);
+        check_optimizer(&r, gan_sgd(1e-2f, 0.9f), "SGD", k);
+    }
+    check_optimizer(&r, gan_adam(2e-4f, 0.5f, 0.999f), "Adam", 1000003);
+    check_no_allocation_in_step();
+    return check_summary();
+}
