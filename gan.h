@@ -450,6 +450,7 @@ GANDEF double gan_inception_score(const float *probs, int n, int classes, int sp
 #ifndef GAN_IMPLEMENTATION_DONE
 #define GAN_IMPLEMENTATION_DONE
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>   /* vsnprintf, and files unless GAN_NO_STDIO */
@@ -700,6 +701,31 @@ static int gan__layer_check(const gan_layer *l, int in, int index, int *out, gan
     return GAN_OK;
 }
 
+/* Checks every layer and counts the model's buffers in floats: parameters (and as many
+   gradients), running statistics, and the work area (activations, caches, two scratch
+   buffers of the widest layer). Each term is below 2^20 * 2^20 or 2^16 * 2^20 and there
+   are at most 256 layers, so the sums fit in 64 bits; GAN_MAX_ALLOC then caps them. */
+static int gan__model_sizes(int input_dim, const gan_layer *layers, int n_layers, int max_batch, size_t *n_params,
+                            size_t *n_state, size_t *n_work, int *max_width, gan_error *err)
+{
+    int i, width = input_dim;
+    *n_params = *n_state = *n_work = 0;
+    *max_width = input_dim;
+    for (i = 0; i < n_layers; i++) {
+        int out = 0;
+        if (gan__layer_check(&layers[i], width, i, &out, err)) return err ? err->code : GAN_ERR_ARGUMENT;
+        if (layers[i].kind == GAN_DENSE) *n_params += (size_t)width * out + out;
+        if (layers[i].kind == GAN_BATCHNORM) { *n_params += 2 * (size_t)out; *n_state += 2 * (size_t)out; }
+        *n_work += (size_t)max_batch * out;                                            /* y */
+        if (layers[i].kind == GAN_BATCHNORM) *n_work += (size_t)max_batch * out + out;  /* x_hat, inv_std */
+        if (layers[i].kind == GAN_DROPOUT) *n_work += (size_t)max_batch * out;          /* mask */
+        width = out;
+        if (width > *max_width) *max_width = width;
+    }
+    *n_work += 2 * (size_t)max_batch * *max_width;
+    return GAN_OK;
+}
+
 gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, int max_batch, gan_error *err)
 {
     gan_model *m;
@@ -718,22 +744,8 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
         gan__fail(err, GAN_ERR_ARGUMENT, "max_batch %d out of range [1, %d]", max_batch, GAN__MAX_BATCH);
         return NULL;
     }
-    /* Count every buffer in floats. Each term is below 2^20 * 2^20 or 2^16 * 2^20 and there
-       are at most 256 layers, so the sums fit in 64 bits; GAN_MAX_ALLOC then caps them. */
-    width = input_dim;
-    max_width = input_dim;
-    for (i = 0; i < n_layers; i++) {
-        int out;
-        if (gan__layer_check(&layers[i], width, i, &out, err)) return NULL;
-        if (layers[i].kind == GAN_DENSE) n_params += (size_t)width * out + out;
-        if (layers[i].kind == GAN_BATCHNORM) { n_params += 2 * (size_t)out; n_state += 2 * (size_t)out; }
-        n_work += (size_t)max_batch * out;                                   /* y */
-        if (layers[i].kind == GAN_BATCHNORM) n_work += (size_t)max_batch * out + out; /* x_hat, inv_std */
-        if (layers[i].kind == GAN_DROPOUT) n_work += (size_t)max_batch * out;          /* mask */
-        width = out;
-        if (width > max_width) max_width = width;
-    }
-    n_work += 2 * (size_t)max_batch * max_width;
+    if (gan__model_sizes(input_dim, layers, n_layers, max_batch, &n_params, &n_state, &n_work, &max_width, err))
+        return NULL;
     if (n_work > GAN_MAX_ALLOC / sizeof(float) || n_params > GAN_MAX_ALLOC / sizeof(float)) {
         gan__fail(err, GAN_ERR_MEMORY, "model needs more than GAN_MAX_ALLOC bytes");
         return NULL;
@@ -2457,15 +2469,11 @@ static gan_model *gan__get_model(gan__reader *r, const char *which, gan_error *e
     /* ...and must be what the layers imply, so that no layer is wider than its weights in
        the file allow: otherwise a few edited bytes could make gan_model_new allocate gigabytes. */
     {
-        uint64_t want_params = 0, want_state = 0;
-        int width = (int)input_dim, out;
-        for (i = 0; i < n_layers; i++) {
-            if (gan__layer_check(&layers[i], width, (int)i, &out, NULL)) break;
-            if (layers[i].kind == GAN_DENSE) want_params += (uint64_t)width * out + out;
-            if (layers[i].kind == GAN_BATCHNORM) { want_params += 2 * (uint64_t)out; want_state += 2 * (uint64_t)out; }
-            width = out;
-        }
-        if (i == n_layers && (want_params != n_params || want_state != n_state)) {
+        size_t want_params, want_state, work;
+        int max_width;
+        if (gan__model_sizes((int)input_dim, layers, (int)n_layers, (int)max_batch, &want_params, &want_state, &work,
+                             &max_width, NULL) == GAN_OK &&
+            (want_params != n_params || want_state != n_state)) {
             gan__fail(err, GAN_ERR_FORMAT, "%s: parameter count %llu does not match the layers (%llu)", which,
                       (unsigned long long)n_params, (unsigned long long)want_params);
             return NULL;
@@ -2734,7 +2742,8 @@ void *gan_read_file(const char *path, size_t max_bytes, size_t *size, gan_error 
     if (!path || !size) { gan__fail(err, GAN_ERR_ARGUMENT, "read_file: path or size is NULL"); return NULL; }
     f = fopen(path, "rb");
     if (!f) { gan__fail(err, GAN_ERR_IO, "%s: cannot open: %s", path, strerror(errno)); return NULL; }
-    if (fseek(f, 0, SEEK_END) != 0 || (length = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+    /* A directory opens on Linux, and then claims LONG_MAX bytes. */
+    if (fseek(f, 0, SEEK_END) != 0 || (length = ftell(f)) < 0 || length == LONG_MAX || fseek(f, 0, SEEK_SET) != 0) {
         gan__fail(err, GAN_ERR_IO, "%s: cannot find its size (not a regular file?)", path);
         fclose(f);
         return NULL;
