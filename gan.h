@@ -1762,8 +1762,9 @@ float gan_sigmoid(float x)
      -t log p - (1 - t) log(1 - p) = softplus(l) - t l,   d/dl = sigmoid(l) - t. */
 static float gan__bce(float l, float t, float *dl)
 {
-    *dl = gan_sigmoid(l) - t;
-    return gan_softplus(l) - t * l;
+    const float e = expf(-fabsf(l));    /* shared by sigmoid and softplus, as they compute it */
+    *dl = (l >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e)) - t;
+    return (l > 0 ? l : 0) + log1pf(e) - t * l;
 }
 
 float gan_loss_d(int loss, const float *logit, int n, int real, float target, float scale, float *grad)
