@@ -358,8 +358,11 @@ GANDEF gan_model *gan_model_load(const char *path, gan_error *err);
 
 /* IDX (LeCun's MNIST files): bytes 00 00, an element type, the number of dimensions, then
    each dimension as a big-endian u32, then the elements in row-major order. Only unsigned
-   bytes (type 0x08) are read; the file must hold exactly the bytes its header describes.
-   gan.h has no zlib: a gzip-compressed file (.gz) is refused with a message to gunzip it. */
+   bytes (type 0x08) are read; every dimension must be in [1, 2^24] and the file must hold
+   exactly the bytes its header describes (the error says truncated or trailing bytes).
+   gan.h has no zlib: a gzip-compressed file (.gz) is refused with a message to gunzip it.
+   On failure *out is zeroed. The header is checked against the file's size before anything
+   is allocated for the data, so no header can ask for more memory than the file holds. */
 typedef struct gan_idx {
     int ndim;              /* 1 to 4 */
     int dims[4];           /* dims[0] = number of items */
@@ -369,6 +372,7 @@ typedef struct gan_idx {
 GANDEF int  gan_idx_load_memory(const void *buf, size_t size, gan_idx *out, gan_error *err);
 GANDEF void gan_idx_free(gan_idx *idx);   /* frees data and zeroes *idx; idx may be NULL */
 #ifndef GAN_NO_STDIO
+/* Reads the whole file (at most GAN_MAX_ALLOC bytes) into one allocation; errors name path. */
 GANDEF int  gan_idx_load(const char *path, gan_idx *out, gan_error *err);
 /* Writes data (dims[0] * ... * dims[ndim-1] bytes) as an unsigned-byte IDX file, atomically. */
 GANDEF int  gan_idx_save(const char *path, const unsigned char *data, int ndim, const int *dims, gan_error *err);
@@ -378,7 +382,8 @@ GANDEF int  gan_idx_save(const char *path, const unsigned char *data, int ndim, 
 
 /* Encodes a (height, width) 8-bit grayscale image as a PNG whose zlib stream holds stored
    (uncompressed) deflate blocks: valid for every PNG reader, about 1 byte per pixel.
-   Returns the bytes written, or with buf NULL the size needed; 0 on error. */
+   Returns the bytes written, or with buf NULL the size needed; 0 on error (buf too small,
+   a side outside [1, 2^24], more than 2^30 bytes of scanlines). */
 GANDEF size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, void *buf, size_t size,
                                   gan_error *err);
 #ifndef GAN_NO_STDIO
@@ -395,17 +400,22 @@ GANDEF void   gan_image_grid(unsigned char *dst, const float *images, int n, int
 
 /* ---- 10. evaluation: Frechet distance and Inception score --------------------------- */
 
+/* For scoring a generator after (not during) training: these work in double precision and
+   the eigen-decomposition and the Frechet distance allocate their own scratch. */
+
 /* Mean (d) and unbiased covariance (d, d) (divided by n - 1) of n rows x (n, d), n >= 2. */
 GANDEF int    gan_mean_cov(const float *x, int n, int d, double *mean, double *cov, gan_error *err);
 /* Eigen-decomposition a = V diag(eigenvalues) V^T of a symmetric (n, n) matrix by cyclic
    Jacobi rotations; eigenvalues ascending, eigenvectors (n, n) as columns (may be NULL).
-   The two triangles of a are averaged. Allocates O(n^2) scratch through GAN_MALLOC. */
+   The two triangles of a are averaged; n <= 4096. Each sweep costs O(n^3) and 7 to 10
+   sweeps are typical (n = 256: about 0.6 s). Allocates 2 n^2 doubles of scratch. */
 GANDEF int    gan_sym_eigen(const double *a, int n, double *eigenvalues, double *eigenvectors, gan_error *err);
 /* Frechet distance between N(mu1, cov1) and N(mu2, cov2), each of dimension d:
      ||mu1 - mu2||^2 + tr(S1 + S2 - 2 (S1^(1/2) S2 S1^(1/2))^(1/2))
    with the square roots from symmetric eigen-decompositions; eigenvalues that round-off
    makes negative count as 0, and a total that round-off makes negative is returned as 0.
-   Allocates O(d^2) scratch through GAN_MALLOC. Returns -1 on error (bad sizes, non-finite input). */
+   Costs about two eigen-decompositions of size d (d <= 4096); allocates 5 d^2 doubles of
+   scratch. Returns -1 on error (bad sizes, non-finite input). */
 GANDEF double gan_frechet_distance(const double *mu1, const double *cov1, const double *mu2, const double *cov2,
                                    int d, gan_error *err);
 /* Inception score exp(E_x KL(p(y|x) || p(y))) of class probabilities probs (n, classes),
@@ -2253,11 +2263,12 @@ int gan_idx_load(const char *path, gan_idx *out, gan_error *err)
 {
     size_t size, header;
     unsigned char *buf;
+    gan_idx idx;
     if (!out) return gan__fail(err, GAN_ERR_ARGUMENT, "IDX: out is NULL");
     memset(out, 0, sizeof *out);
     buf = (unsigned char *)gan_read_file(path, GAN_MAX_ALLOC, &size, err);
     if (!buf) return err ? err->code : GAN_ERR_IO;
-    if (gan__idx_parse(buf, size, out, &header, err)) {
+    if (gan__idx_parse(buf, size, &idx, &header, err)) {
         char reason[sizeof err->message];
         GAN_FREE(buf);
         if (!err) return GAN_ERR_FORMAT;
@@ -2265,7 +2276,8 @@ int gan_idx_load(const char *path, gan_idx *out, gan_error *err)
         return gan__fail(err, err->code, "%.60s: %.190s", path, reason);
     }
     memmove(buf, buf + header, size - header);
-    out->data = buf;
+    idx.data = buf;
+    *out = idx;
     gan__ok(err);
     return GAN_OK;
 }
@@ -2306,7 +2318,8 @@ int gan_idx_save(const char *path, const unsigned char *data, int ndim, const in
    bytes), IEND ends the file. The raw bytes are the scanlines, each a filter byte (0: none)
    and the row's pixels; deflate (RFC 1951) may store them verbatim in blocks of at most
    65535 bytes, each a header byte (1 on the last block), then LEN and ~LEN (little-endian). */
-#define GAN__PNG_MAX_SIDE (1 << 15)
+#define GAN__PNG_MAX_SIDE (1 << 24)
+#define GAN__PNG_MAX_RAW ((size_t)1 << 30)
 #define GAN__DEFLATE_STORED_MAX 65535u
 
 static void gan__put_be32(unsigned char *p, uint32_t v)
@@ -2343,15 +2356,18 @@ size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, v
 {
     static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     unsigned char ihdr[13], *out = (unsigned char *)buf, *p;
-    size_t raw, blocks, idat, total, done, pos;
+    size_t raw, blocks, idat, total, done, block, pos;
     uint32_t adler = 1;
-    int y;
     if (width < 1 || width > GAN__PNG_MAX_SIDE || height < 1 || height > GAN__PNG_MAX_SIDE) {
         gan__fail(err, GAN_ERR_ARGUMENT, "PNG: size %d x %d out of range [1, %d]", width, height, GAN__PNG_MAX_SIDE);
         return 0;
     }
     if (!pixels) { gan__fail(err, GAN_ERR_ARGUMENT, "PNG: pixels is NULL"); return 0; }
-    raw = (size_t)height * ((size_t)width + 1);           /* below 2^31 by the side limit */
+    raw = (size_t)height * ((size_t)width + 1);           /* below 2^49: no overflow */
+    if (raw > GAN__PNG_MAX_RAW) {
+        gan__fail(err, GAN_ERR_ARGUMENT, "PNG: %d x %d is more than 2^30 bytes of scanlines", width, height);
+        return 0;
+    }
     blocks = (raw + GAN__DEFLATE_STORED_MAX - 1) / GAN__DEFLATE_STORED_MAX;
     idat = 2 + 5 * blocks + raw + 4;
     total = 8 + (12 + 13) + (12 + idat) + 12;
@@ -2373,36 +2389,22 @@ size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, v
     pos += gan__png_chunk(out + pos, "IHDR", ihdr, 13);
 
     /* IDAT's data, written in place: zlib header 78 01 (deflate, 32K window, no dictionary;
-       0x7801 is a multiple of 31), the stored blocks, then Adler-32. */
+       0x7801 is a multiple of 31), the stored blocks, then Adler-32. Raw byte r is column
+       r % (width + 1) of scanline r / (width + 1), column 0 being the filter byte. */
     p = out + pos + 8;
     *p++ = 0x78; *p++ = 0x01;
-    done = 0;    /* raw bytes emitted so far; the raw byte r is row r / (width+1) */
-    for (y = 0; y < height; y++) {
-        const unsigned char *row = pixels + (size_t)y * width;
-        size_t x = 0;
-        /* A row is its filter byte then width pixels; a block may begin anywhere in it. */
-        for (;;) {
-            size_t in_row = (size_t)width + 1 - x, in_block, n;
-            if (done % GAN__DEFLATE_STORED_MAX == 0) {
-                const size_t len = raw - done < GAN__DEFLATE_STORED_MAX ? raw - done : GAN__DEFLATE_STORED_MAX;
-                *p++ = (unsigned char)(done + len == raw);   /* BFINAL on the last block, BTYPE 00 */
-                *p++ = (unsigned char)len; *p++ = (unsigned char)(len >> 8);
-                *p++ = (unsigned char)~len; *p++ = (unsigned char)(~len >> 8);
-            }
-            in_block = GAN__DEFLATE_STORED_MAX - done % GAN__DEFLATE_STORED_MAX;
-            n = in_row < in_block ? in_row : in_block;
-            if (x == 0) {           /* the filter byte */
-                *p = 0;
-                adler = gan__adler32(adler, p, 1);
-                p++; x++; done++; n--;
-            }
-            if (n > 0) {
-                memcpy(p, row + x - 1, n);
-                adler = gan__adler32(adler, p, n);
-                p += n; x += n; done += n;
-            }
-            if (x == (size_t)width + 1) break;
+    for (done = 0; done < raw; done += block) {
+        const size_t stride = (size_t)width + 1;
+        size_t r;
+        block = raw - done < GAN__DEFLATE_STORED_MAX ? raw - done : GAN__DEFLATE_STORED_MAX;
+        *p++ = (unsigned char)(done + block == raw);    /* BFINAL on the last block, BTYPE 00 */
+        *p++ = (unsigned char)block; *p++ = (unsigned char)(block >> 8);
+        *p++ = (unsigned char)~block; *p++ = (unsigned char)(~block >> 8);
+        for (r = done; r < done + block; r++) {
+            const size_t column = r % stride;
+            *p++ = column == 0 ? 0 : pixels[r / stride * (size_t)width + column - 1];
         }
+        adler = gan__adler32(adler, p - block, block);
     }
     gan__put_be32(p, adler);
     p += 4;
@@ -2489,24 +2491,32 @@ int gan_mean_cov(const float *x, int n, int d, double *mean, double *cov, gan_er
    and zero a_pq with the rotation J that has c on the diagonal at p, q, J_pq = s, J_qp = -s:
      tau = (a_qq - a_pp) / (2 a_pq),  t = sign(tau) / (|tau| + sqrt(1 + tau^2)),
      c = 1 / sqrt(1 + t^2),  s = t c,  A <- J^T A J,  V <- V J.
-   The off-diagonal mass falls quadratically once small; stop when it is below 1e-30 of
-   the total (|a_pq| about 1e-15 of the matrix: double precision). */
+   J^T A J changes only rows and columns p and q: for k not p or q,
+     a_pk <- c a_pk - s a_qk,  a_qk <- s a_pk + c a_qk   (and the same in the columns),
+     a_pp <- a_pp - t a_pq,    a_qq <- a_qq + t a_pq,    a_pq <- 0.
+   Rows are updated and mirrored into the columns; V is kept transposed (one eigenvector per
+   row) so that its update runs along rows too. The off-diagonal mass falls quadratically
+   once small; stop when it is below 1e-30 of the total (|a_pq| about 1e-15 of the matrix). */
 int gan_sym_eigen(const double *a, int n, double *eigenvalues, double *eigenvectors, gan_error *err)
 {
-    double *A, *V = eigenvectors;
-    double total = 0;
+    double *A, *VT = NULL, total = 0;
+    int *order;
     int i, j, k, p, q, sweep;
     if (!a || !eigenvalues) return gan__fail(err, GAN_ERR_ARGUMENT, "sym_eigen: a or eigenvalues is NULL");
     if (n < 1 || n > 4096) return gan__fail(err, GAN_ERR_ARGUMENT, "sym_eigen: n %d out of range [1, 4096]", n);
     for (k = 0; k < n * n; k++)
         if (!isfinite(a[k])) return gan__fail(err, GAN_ERR_NONFINITE, "sym_eigen: the matrix has a non-finite entry");
-    A = (double *)gan__alloc(sizeof(double) * (size_t)n * n, err, "sym_eigen scratch");
+    /* Scratch: A (n, n), V^T (n, n) if eigenvectors are wanted, the sort order (n ints). */
+    A = (double *)gan__alloc(sizeof(double) * (size_t)n * n * (eigenvectors ? 2 : 1) + sizeof(int) * (size_t)n, err,
+                             "sym_eigen scratch");
     if (!A) return GAN_ERR_MEMORY;
+    if (eigenvectors) VT = A + (size_t)n * n;
+    order = (int *)(A + (size_t)n * n * (eigenvectors ? 2 : 1));
     for (i = 0; i < n; i++)
         for (j = 0; j < n; j++) {
             A[(size_t)i * n + j] = 0.5 * (a[(size_t)i * n + j] + a[(size_t)j * n + i]);
             total += A[(size_t)i * n + j] * A[(size_t)i * n + j];
-            if (V) V[(size_t)i * n + j] = i == j;
+            if (VT) VT[(size_t)i * n + j] = i == j;
         }
     for (sweep = 0; sweep < 100; sweep++) {
         double off = 0;
@@ -2514,49 +2524,69 @@ int gan_sym_eigen(const double *a, int n, double *eigenvalues, double *eigenvect
         if (off <= 1e-30 * total) break;
         for (p = 0; p < n - 1; p++)
             for (q = p + 1; q < n; q++) {
-                const double apq = A[(size_t)p * n + q];
+                double *Ap = A + (size_t)p * n, *Aq = A + (size_t)q * n;
+                const double apq = Ap[q], app = Ap[p], aqq = Aq[q];
                 double tau, t, c, s;
                 if (apq == 0) continue;
-                tau = (A[(size_t)q * n + q] - A[(size_t)p * n + p]) / (2 * apq);
+                tau = (aqq - app) / (2 * apq);
                 t = fabs(tau) > 1e150 ? 0.5 / tau : (tau >= 0 ? 1 : -1) / (fabs(tau) + sqrt(1 + tau * tau));
                 c = 1 / sqrt(1 + t * t);
                 s = t * c;
-                for (k = 0; k < n; k++) {       /* columns p and q: A J */
-                    double *row = A + (size_t)k * n;
-                    const double akp = row[p], akq = row[q];
-                    row[p] = c * akp - s * akq;
-                    row[q] = s * akp + c * akq;
+                for (k = 0; k < n; k++) {
+                    const double apk = Ap[k], aqk = Aq[k];
+                    Ap[k] = c * apk - s * aqk;
+                    Aq[k] = s * apk + c * aqk;
                 }
-                for (k = 0; k < n; k++) {       /* rows p and q: J^T (A J) */
-                    const double apk = A[(size_t)p * n + k], aqk = A[(size_t)q * n + k];
-                    A[(size_t)p * n + k] = c * apk - s * aqk;
-                    A[(size_t)q * n + k] = s * apk + c * aqk;
+                Ap[p] = app - t * apq;
+                Aq[q] = aqq + t * apq;
+                Ap[q] = Aq[p] = 0;
+                for (k = 0; k < n; k++) {
+                    if (k == p || k == q) continue;
+                    A[(size_t)k * n + p] = Ap[k];
+                    A[(size_t)k * n + q] = Aq[k];
                 }
-                A[(size_t)p * n + q] = A[(size_t)q * n + p] = 0;
-                if (V)
+                if (VT) {
+                    double *Vp = VT + (size_t)p * n, *Vq = VT + (size_t)q * n;
                     for (k = 0; k < n; k++) {
-                        double *row = V + (size_t)k * n;
-                        const double vkp = row[p], vkq = row[q];
-                        row[p] = c * vkp - s * vkq;
-                        row[q] = s * vkp + c * vkq;
+                        const double vp = Vp[k], vq = Vq[k];
+                        Vp[k] = c * vp - s * vq;
+                        Vq[k] = s * vp + c * vq;
                     }
+                }
             }
     }
-    for (i = 0; i < n; i++) eigenvalues[i] = A[(size_t)i * n + i];
+    if (sweep == 100) {
+        GAN_FREE(A);
+        return gan__fail(err, GAN_ERR_NONFINITE, "sym_eigen: Jacobi did not converge in 100 sweeps");
+    }
+    /* Ascending order (insertion sort of the indices; stable), then the outputs. */
+    for (i = 0; i < n; i++) {
+        const double v = A[(size_t)i * n + i];
+        for (j = i; j > 0 && A[(size_t)order[j - 1] * n + order[j - 1]] > v; j--) order[j] = order[j - 1];
+        order[j] = i;
+    }
+    for (i = 0; i < n; i++) {
+        eigenvalues[i] = A[(size_t)order[i] * n + order[i]];
+        if (VT) for (k = 0; k < n; k++) eigenvectors[(size_t)k * n + i] = VT[(size_t)order[i] * n + k];
+    }
     GAN_FREE(A);
-    if (sweep == 100) return gan__fail(err, GAN_ERR_NONFINITE, "sym_eigen: Jacobi did not converge in 100 sweeps");
-    /* Insertion sort, ascending, carrying the eigenvector columns along. */
-    for (i = 1; i < n; i++)
-        for (j = i; j > 0 && eigenvalues[j - 1] > eigenvalues[j]; j--) {
-            const double tmp = eigenvalues[j]; eigenvalues[j] = eigenvalues[j - 1]; eigenvalues[j - 1] = tmp;
-            if (V)
-                for (k = 0; k < n; k++) {
-                    double *row = V + (size_t)k * n;
-                    const double v = row[j]; row[j] = row[j - 1]; row[j - 1] = v;
-                }
-        }
     gan__ok(err);
     return GAN_OK;
+}
+
+/* C = A B for (n, n) matrices, row by row: C_i = sum_k A_ik B_k (rows read in order). */
+static void gan__matmul_d(double *C, const double *A, const double *B, int n)
+{
+    int i, j, k;
+    for (i = 0; i < n; i++) {
+        double *Ci = C + (size_t)i * n;
+        for (j = 0; j < n; j++) Ci[j] = 0;
+        for (k = 0; k < n; k++) {
+            const double aik = A[(size_t)i * n + k];
+            const double *Bk = B + (size_t)k * n;
+            for (j = 0; j < n; j++) Ci[j] += aik * Bk[j];
+        }
+    }
 }
 
 /* With S1 = V diag(l) V^T, R = S1^(1/2) = V diag(sqrt(l)) V^T; M = R S2 R is symmetric
@@ -2589,18 +2619,8 @@ double gan_frechet_distance(const double *mu1, const double *cov1, const double 
             R[(size_t)i * d + j] = s;
         }
     /* T = S2 R, then V = R T = R S2 R (V is free again). */
-    for (i = 0; i < d; i++)
-        for (j = 0; j < d; j++) {
-            double s = 0;
-            for (k = 0; k < d; k++) s += cov2[(size_t)i * d + k] * R[(size_t)k * d + j];
-            T[(size_t)i * d + j] = s;
-        }
-    for (i = 0; i < d; i++)
-        for (j = 0; j < d; j++) {
-            double s = 0;
-            for (k = 0; k < d; k++) s += R[(size_t)i * d + k] * T[(size_t)k * d + j];
-            V[(size_t)i * d + j] = s;
-        }
+    gan__matmul_d(T, cov2, R, d);
+    gan__matmul_d(V, R, T, d);
     if (gan_sym_eigen(V, d, lambda, NULL, err)) { GAN_FREE(V); return -1; }
     for (i = 0; i < d; i++) tr_sqrt += sqrt(lambda[i] > 0 ? lambda[i] : 0);
     for (i = 0; i < d; i++) {
