@@ -104,12 +104,13 @@ static void mnist_preset_gan_py(mnist_train_opts *o)
     o->g_first = 1;
 }
 
-/* The best settings found for this architecture family on the 10,000 digits (README). */
+/* The best settings found on the 10,000 digits in the time there was (README): gan.py with
+   Adam's learning rate raised to 1e-3 for both G and D. In 5-epoch trials it beat one-sided
+   label smoothing with dropout in D, the least-squares loss and batch 32 on Frechet distance. */
 static void mnist_preset_best(mnist_train_opts *o)
 {
     mnist_preset_gan_py(o);
-    o->real_label = 0.9f;
-    o->d_dropout = 0.3f;
+    o->lr_g = o->lr_d = 1e-3f;
 }
 
 void mnist_train_defaults(mnist_train_opts *o)
