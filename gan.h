@@ -222,7 +222,8 @@ GANDEF float gan_sigmoid(float x);
    and grad is left untouched. */
 GANDEF float gan_loss_softmax_ce(const float *logits, const int *labels, int n, int classes, float scale,
                                  float *grad);
-/* probs (n, classes) = softmax of each row of logits (n, classes); probs may equal logits. */
+/* probs (n, classes) = softmax of each row of logits (n, classes); probs may equal logits.
+   Does nothing if classes < 1. */
 GANDEF void  gan_softmax(const float *logits, int n, int classes, float *probs);
 
 /* ---- 4. optimizers ---------------------------------------------------------------- */
@@ -1207,6 +1208,7 @@ float gan_loss_softmax_ce(const float *logits, const int *labels, int n, int cla
 void gan_softmax(const float *logits, int n, int classes, float *probs)
 {
     int i, k;
+    if (!logits || !probs || classes < 1) return;
     for (i = 0; i < n; i++) {
         const float *l = logits + (size_t)i * classes;
         float *p = probs + (size_t)i * classes;
@@ -2319,7 +2321,7 @@ int gan_idx_save(const char *path, const unsigned char *data, int ndim, const in
    and the row's pixels; deflate (RFC 1951) may store them verbatim in blocks of at most
    65535 bytes, each a header byte (1 on the last block), then LEN and ~LEN (little-endian). */
 #define GAN__PNG_MAX_SIDE (1 << 24)
-#define GAN__PNG_MAX_RAW ((size_t)1 << 30)
+#define GAN__PNG_MAX_RAW ((uint64_t)1 << 30)
 #define GAN__DEFLATE_STORED_MAX 65535u
 
 static void gan__put_be32(unsigned char *p, uint32_t v)
@@ -2363,11 +2365,12 @@ size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, v
         return 0;
     }
     if (!pixels) { gan__fail(err, GAN_ERR_ARGUMENT, "PNG: pixels is NULL"); return 0; }
-    raw = (size_t)height * ((size_t)width + 1);           /* below 2^49: no overflow */
-    if (raw > GAN__PNG_MAX_RAW) {
+    /* Scanline bytes, below 2^49 in 64 bits, then capped so that every size fits a size_t. */
+    if ((uint64_t)height * ((uint64_t)width + 1) > GAN__PNG_MAX_RAW) {
         gan__fail(err, GAN_ERR_ARGUMENT, "PNG: %d x %d is more than 2^30 bytes of scanlines", width, height);
         return 0;
     }
+    raw = (size_t)height * ((size_t)width + 1);
     blocks = (raw + GAN__DEFLATE_STORED_MAX - 1) / GAN__DEFLATE_STORED_MAX;
     idat = 2 + 5 * blocks + raw + 4;
     total = 8 + (12 + 13) + (12 + idat) + 12;

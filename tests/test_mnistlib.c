@@ -568,6 +568,10 @@ static void test_png(void)
           "a buffer one byte short is not refused");
     CHECK(gan_png_encode_gray(px, 0, 2, NULL, 0, &err) == 0 && err.code == GAN_ERR_ARGUMENT, "width 0 not refused");
     CHECK(gan_png_encode_gray(px, 2, -1, NULL, 0, &err) == 0, "height -1 not refused");
+    /* Sides up to 2^24 are allowed but the scanlines may not pass 2^30 bytes (2^48 here). */
+    CHECK(gan_png_encode_gray(px, 1 << 24, 1 << 24, NULL, 0, &err) == 0 && contains(err.message, "2^30"),
+          "a 2^24 x 2^24 PNG is not refused: %s", err.message);
+    CHECK(gan_png_encode_gray(px, (1 << 24) + 1, 1, NULL, 0, &err) == 0, "width 2^24 + 1 not refused");
     CHECK(gan_png_encode_gray(NULL, 2, 2, small, sizeof small, &err) == 0, "NULL pixels not refused");
     CHECK(gan_png_write_gray(SCRATCH "mnistlib-2x2.png", px, 2, 2, &err) == GAN_OK, "png_write_gray: %s", err.message);
     {
