@@ -1,7 +1,7 @@
 /* plot.h - SVG charts for the example programs: line charts, scatter plots, small multiples.
 
-   Not part of gan.h: a small header of static inline functions that the examples include.
-   libc and libm only; the SVG it writes opens in any browser. C99, also compiles as C++.
+   Not part of gan.h: a small header of static inline functions that the examples include
+   after gan.h (it saves files with gan_write_file_atomic). libc and libm only; the SVG it writes opens in any browser. C99, also compiles as C++.
 
    THE QUICK WAY: a whole line chart in one call
 
@@ -44,6 +44,7 @@
 #ifndef PLOT_H
 #define PLOT_H
 
+#include "../gan.h"
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -166,20 +167,12 @@ PLOT_API void plot_free(plot_svg *s)
     s->len = s->cap = 0;
 }
 
-/* Writes the document to path.tmp, then renames it over path: never half a file. */
+/* Writes the document through gan.h's gan_write_file_atomic (path.tmp, then a rename over
+   path: never half a file). Returns 0, or -1 with errno set. */
 PLOT_API int plot_save(const plot_svg *s, const char *path)
 {
-    char tmp[4096];
-    FILE *f;
-    int ok;
     if (s->failed || !s->buf) { errno = ENOMEM; return -1; }
-    if (strlen(path) + 5 > sizeof tmp) { errno = ENAMETOOLONG; return -1; }
-    sprintf(tmp, "%s.tmp", path);
-    if (!(f = fopen(tmp, "wb"))) return -1;
-    ok = fwrite(s->buf, 1, s->len, f) == s->len;
-    ok = fflush(f) == 0 && ok;
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) { int e = errno ? errno : EIO; remove(tmp); errno = e; return -1; }
+    if (gan_write_file_atomic(path, s->buf, s->len, NULL) != GAN_OK) { if (!errno) errno = EIO; return -1; }
     return 0;
 }
 

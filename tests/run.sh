@@ -73,5 +73,12 @@ build "two-translation-units" $CC $WARN -o "$OUT/two_tu" tests/two_tu_a.c tests/
 build "static" $CC $WARN -DGAN_STATIC -Wno-unused-function -c -o "$OUT/static.o" tests/two_tu_a.c
 build "no-stdio" $CC $WARN -DGAN_NO_STDIO -c -o "$OUT/nostdio.o" tests/two_tu_a.c
 
+# The MNIST demo end to end (train, sample, score), only where the shared digits are.
+if [ -d ../shared/data/mnist10k ]; then
+    build "mnist-e2e" sh tests/mnist_e2e.sh
+else
+    echo "SKIP mnist e2e: ../shared/data/mnist10k not found"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
