@@ -1759,15 +1759,23 @@ float gan_sigmoid(float x)
 }
 
 /* Binary cross-entropy of label t against p = sigmoid(l), from the logit:
-     -t log p - (1 - t) log(1 - p) = softplus(l) - t l,   d/dl = sigmoid(l) - t. */
-static float gan__bce(float l, float t, float *dl)
+     -t log p - (1 - t) log(1 - p) = softplus(l) - t l,   d/dl = sigmoid(l) - t.
+   The gradient needs no logarithm. When the caller wants only the gradient (want_value 0) the
+   returned "value" is 0 * l: 0 for a finite logit and NaN otherwise, so that a sum of them
+   still tells a finite batch from one that is not. */
+static float gan__bce(float l, float t, float *dl, int want_value)
 {
     const float e = expf(-fabsf(l));    /* shared by sigmoid and softplus, as they compute it */
     *dl = (l >= 0 ? 1.0f / (1.0f + e) : e / (1.0f + e)) - t;
-    return (l > 0 ? l : 0) + log1pf(e) - t * l;
+    return want_value ? (l > 0 ? l : 0) + log1pf(e) - t * l : 0 * l;
 }
 
-float gan_loss_d(int loss, const float *logit, int n, int real, float target, float scale, float *grad)
+/* The trainer runs many updates for each loss it reports (the quadratic demo: 20 per
+   iteration), and log1p is most of a small model's loss work: gan__loss_d and gan__loss_g
+   skip the BCE logarithms unless want_value; the mean they return then serves only the
+   finiteness check (0 after finite logits, NaN after any other). */
+static float gan__loss_d(int loss, const float *logit, int n, int real, float target, float scale, float *grad,
+                         int want_value)
 {
     double sum = 0;
     int i;
@@ -1790,7 +1798,7 @@ float gan_loss_d(int loss, const float *logit, int n, int real, float target, fl
             break;
         }
         default:                        /* the BCE-based losses */
-            value = gan__bce(l, real ? target : 0, &dl);
+            value = gan__bce(l, real ? target : 0, &dl, want_value);
             break;
         }
         sum += value;
@@ -1799,7 +1807,12 @@ float gan_loss_d(int loss, const float *logit, int n, int real, float target, fl
     return (float)(sum / n);
 }
 
-float gan_loss_g(int loss, const float *logit, int n, float scale, float *grad)
+float gan_loss_d(int loss, const float *logit, int n, int real, float target, float scale, float *grad)
+{
+    return gan__loss_d(loss, logit, n, real, target, scale, grad, 1);
+}
+
+static float gan__loss_g(int loss, const float *logit, int n, float scale, float *grad, int want_value)
 {
     double sum = 0;
     int i;
@@ -1808,7 +1821,7 @@ float gan_loss_g(int loss, const float *logit, int n, float scale, float *grad)
         float value, dl;
         switch (loss) {
         case GAN_LOSS_MINIMAX:          /* log(1 - D) = -softplus(l);  d/dl = -sigmoid(l) */
-            value = -gan_softplus(l);
+            value = want_value ? -gan_softplus(l) : 0 * l;
             dl = -gan_sigmoid(l);
             break;
         case GAN_LOSS_WASSERSTEIN:
@@ -1825,13 +1838,18 @@ float gan_loss_g(int loss, const float *logit, int n, float scale, float *grad)
             dl = l;
             break;
         default:                        /* -log D = softplus(-l) = BCE(l, 1) */
-            value = gan__bce(l, 1, &dl);
+            value = gan__bce(l, 1, &dl, want_value);
             break;
         }
         sum += value;
         if (grad) grad[i] = scale * dl / (float)n;
     }
     return (float)(sum / n);
+}
+
+float gan_loss_g(int loss, const float *logit, int n, float scale, float *grad)
+{
+    return gan__loss_g(loss, logit, n, scale, grad, 1);
 }
 
 /* Mean of D's outputs as a probability for the BCE losses, as a raw score for the others. */
@@ -2218,27 +2236,44 @@ static int gan__nonfinite(gan *g, const char *which, float value, gan_error *err
 /* One D update: descend scale * (L_real(D(x)) + L_fake(D(fake))), with fake = G(z) already
    computed. Each half is a forward and a backward of its own, so that batch statistics
    are never mixed between real and fake, as in PyTorch-GAN. */
-static int gan__d_update(gan *g, const float *real, const float *fake, gan_stats *st, gan_error *err)
+/* Half of a D update: the loss on D's outputs `logit` for a batch that is all real or all
+   fake, and its gradient added to D's. With report, also the mean output (D(x) or D(G(z))). */
+static float gan__d_half(gan *g, const float *logit, int real, int report, float *mean_output)
+{
+    const gan_train_config *c = &g->cfg;
+    const float loss = gan__loss_d(c->loss, logit, c->batch, real, real ? c->real_label : 0, c->d_loss_scale,
+                                   g->d_logit_grad, report);
+    if (report) *mean_output = gan__mean_output(c->loss, logit, c->batch);
+    gan_model_backward(g->D, g->d_logit_grad, NULL, GAN_GRAD_PARAMS, NULL);
+    return loss;
+}
+
+/* One D update: descend L_D = scale * (L(D(x), real) + L(D(G(z)), fake)) on D's parameters.
+   report: compute the loss and the mean outputs for st (else the gradients only; see
+   gan__loss_d). fake_done: D's buffers still hold its forward pass over `fake`, run by a G
+   step that left D unchanged, so the update goes back through that pass first instead of
+   running it again (the gradient is the same sum, added in the other order). */
+static int gan__d_update(gan *g, const float *real, const float *fake, int fake_done, int report, gan_stats *st,
+                         gan_error *err)
 {
     const gan_train_config *c = &g->cfg;
     const int B = c->batch;
     const float *logit;
-    float loss_real, loss_fake, d_real, d_loss;
+    float loss_real, loss_fake = 0, d_loss, d_real = 0, d_fake = 0;
 
     gan_model_zero_grad(g->D);
+    if (fake_done) loss_fake = gan__d_half(g, g->D->layers[g->D->n_layers - 1].y, 0, report, &d_fake);
     logit = gan_model_forward(g->D, real, B, GAN_TRAIN, NULL, err);
     if (!logit) return err ? err->code : GAN_ERR_ARGUMENT;
-    loss_real = gan_loss_d(c->loss, logit, B, 1, c->real_label, c->d_loss_scale, g->d_logit_grad);
-    d_real = gan__mean_output(c->loss, logit, B);
-    gan_model_backward(g->D, g->d_logit_grad, NULL, GAN_GRAD_PARAMS, NULL);
-
-    logit = gan_model_forward(g->D, fake, B, GAN_TRAIN, NULL, err);
-    if (!logit) return err ? err->code : GAN_ERR_ARGUMENT;
-    loss_fake = gan_loss_d(c->loss, logit, B, 0, 0, c->d_loss_scale, g->d_logit_grad);
+    loss_real = gan__d_half(g, logit, 1, report, &d_real);
+    if (!fake_done) {
+        logit = gan_model_forward(g->D, fake, B, GAN_TRAIN, NULL, err);
+        if (!logit) return err ? err->code : GAN_ERR_ARGUMENT;
+        loss_fake = gan__d_half(g, logit, 0, report, &d_fake);
+    }
     d_loss = c->d_loss_scale * (loss_real + loss_fake);
     if (!isfinite(d_loss)) return gan__nonfinite(g, "discriminator", d_loss, err);
-    if (st) { st->d_loss = d_loss; st->d_real = d_real; st->d_fake = gan__mean_output(c->loss, logit, B); }
-    gan_model_backward(g->D, g->d_logit_grad, NULL, GAN_GRAD_PARAMS, NULL);
+    if (report && st) { st->d_loss = d_loss; st->d_real = d_real; st->d_fake = d_fake; }
 
     gan_optim_step(g->d_opt, g->D->params, g->D->grads);
     if (c->clip > 0) gan_model_clip(g->D, c->clip);
@@ -2248,8 +2283,8 @@ static int gan__d_update(gan *g, const float *real, const float *fake, gan_stats
 /* One G update: descend L_G(D(G(z))). The gradient flows back through D to its input
    (D in GAN_TRAIN_FROZEN mode, dropout from the trainer's generator, no parameter
    gradients), then through G. D is left as the D step will find it. G's output for z
-   stays in G's buffer: the PyTorch-GAN order hands it to the D step. */
-static int gan__g_update(gan *g, const float *z, gan_stats *st, gan_error *err)
+   stays in G's buffer: the PyTorch-GAN order hands it to the D step. report as above. */
+static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_error *err)
 {
     const gan_train_config *c = &g->cfg;
     const int B = c->batch;
@@ -2260,9 +2295,9 @@ static int gan__g_update(gan *g, const float *z, gan_stats *st, gan_error *err)
     if (!fake) return err ? err->code : GAN_ERR_ARGUMENT;
     logit = gan_model_forward(g->D, fake, B, GAN_TRAIN_FROZEN, &g->rng, err);
     if (!logit) return err ? err->code : GAN_ERR_ARGUMENT;
-    g_loss = gan_loss_g(c->loss, logit, B, 1.0f, g->d_logit_grad);
+    g_loss = gan__loss_g(c->loss, logit, B, 1.0f, g->d_logit_grad, report);
     if (!isfinite(g_loss)) return gan__nonfinite(g, "generator", g_loss, err);
-    if (st) st->g_loss = g_loss;
+    if (report && st) st->g_loss = g_loss;
     gan_model_backward(g->D, g->d_logit_grad, g->fake_grad, 0, NULL);
     gan_model_zero_grad(g->G);
     gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS, NULL);
@@ -2270,16 +2305,28 @@ static int gan__g_update(gan *g, const float *z, gan_stats *st, gan_error *err)
     return GAN_OK;
 }
 
+/* A model whose training-mode forward pass is a function of its input and parameters alone:
+   no dropout, no BatchNorm (whose GAN_TRAIN pass also moves the running statistics). */
+static int gan__forward_is_pure(const gan_model *m)
+{
+    int i;
+    for (i = 0; i < m->n_layers; i++) {
+        const gan_layer *l = &m->layers[i].spec;
+        if (l->kind == GAN_BATCHNORM || (l->kind == GAN_DROPOUT && l->rate > 0)) return 0;
+    }
+    return 1;
+}
+
 int gan_d_step(gan *g, const float *real, const float *z, gan_stats *st, gan_error *err)
 {
     const float *fake = gan_model_forward(g->G, z, g->cfg.batch, GAN_TRAIN, NULL, err);
     if (!fake) return err ? err->code : GAN_ERR_ARGUMENT;
-    return gan__d_update(g, real, fake, st, err);
+    return gan__d_update(g, real, fake, 0, 1, st, err);
 }
 
 int gan_g_step(gan *g, const float *z, gan_stats *st, gan_error *err)
 {
-    return gan__g_update(g, z, st, err);
+    return gan__g_update(g, z, 1, st, err);
 }
 
 /* Algorithm 1 of Goodfellow et al. (2014), one iteration:
@@ -2287,7 +2334,9 @@ int gan_g_step(gan *g, const float *z, gan_stats *st, gan_error *err)
      sample m noise z; descend the G loss on G
    same_batch (the quadratic tutorial): one real batch and one noise batch serve every step
    of the iteration, and G(z) is computed once for the D steps, as G does not change there.
-   g_first (PyTorch-GAN): sample z and x, a G step, then a D step on G's fakes from that step. */
+   g_first (PyTorch-GAN): sample z and x, a G step, then a D step on G's fakes from that step.
+   Only the last D and the last G update of an iteration compute the loss values that st
+   reports; the others compute gradients only, and every one is checked for finiteness. */
 int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *st, gan_error *err)
 {
     const gan_train_config *c = &g->cfg;
@@ -2301,8 +2350,10 @@ int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *st, gan_erro
     if (c->g_first) {
         gan_sample_noise(g, g->z, B);
         if (data(user, g->real, B, &g->rng)) return gan__fail(err, GAN_ERR_ARGUMENT, "data callback failed");
-        if ((rc = gan__g_update(g, g->z, st, err))) return rc;
-        if ((rc = gan__d_update(g, g->real, g->G->layers[g->G->n_layers - 1].y, st, err))) return rc;
+        if ((rc = gan__g_update(g, g->z, 1, st, err))) return rc;
+        if ((rc = gan__d_update(g, g->real, g->G->layers[g->G->n_layers - 1].y, gan__forward_is_pure(g->D), 1, st,
+                                err)))
+            return rc;
     } else {
         const float *fake = NULL;
         for (k = 0; k < c->d_steps; k++) {
@@ -2312,11 +2363,11 @@ int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *st, gan_erro
                 fake = gan_model_forward(g->G, g->z, B, GAN_TRAIN, NULL, err);
                 if (!fake) return err ? err->code : GAN_ERR_ARGUMENT;
             }
-            if ((rc = gan__d_update(g, g->real, fake, st, err))) return rc;
+            if ((rc = gan__d_update(g, g->real, fake, 0, k == c->d_steps - 1, st, err))) return rc;
         }
         for (k = 0; k < c->g_steps; k++) {
             if (!c->same_batch || (k == 0 && c->d_steps == 0)) gan_sample_noise(g, g->z, B);
-            if ((rc = gan__g_update(g, g->z, st, err))) return rc;
+            if ((rc = gan__g_update(g, g->z, k == c->g_steps - 1, st, err))) return rc;
         }
     }
     g->iterations++;

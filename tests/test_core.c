@@ -398,6 +398,34 @@ static void test_loss_gradients(void)
     }
 }
 
+/* Gradient-only losses (what the trainer runs on the updates whose loss it does not report):
+   the same gradient bits as the full loss; the value is the full one for the losses without
+   a logarithm, else 0 for finite logits; and NaN as soon as one logit is infinite or NaN. */
+static void test_gradient_only_losses(void)
+{
+    static const float logits[6] = { -2.3f, -1.4f, -0.6f, 0.4f, 1.7f, 3.1f };
+    const int n = 6;
+    int kind, real, bad = 0, k;
+    for (kind = 0; kind < GAN_LOSS_COUNT; kind++)
+        for (real = -1; real <= 1; real++) {   /* -1: G loss; 0 fake; 1 real, label 0.9 */
+            /* The losses with a logarithm: BCE for D (and BGAN's D), -log D and log(1 - D) for G. */
+            const int has_log = kind == GAN_LOSS_NONSATURATING || kind == GAN_LOSS_MINIMAX ||
+                                (kind == GAN_LOSS_BOUNDARY_SEEKING && real >= 0);
+            float full[6], only[6], l[6], v_full, v_only;
+            memcpy(l, logits, sizeof l);
+            for (k = -1; k < 3; k++) {   /* -1: the finite logits; then one of them +inf, -inf, NaN */
+                if (k >= 0) l[4] = k == 0 ? INFINITY : k == 1 ? -INFINITY : NAN;
+                v_full = real == -1 ? gan_loss_g(kind, l, n, 0.7f, full) : gan_loss_d(kind, l, n, real, 0.9f, 0.7f, full);
+                v_only = real == -1 ? gan__loss_g(kind, l, n, 0.7f, only, 0)
+                                    : gan__loss_d(kind, l, n, real, 0.9f, 0.7f, only, 0);
+                if (k == -1 && memcmp(full, only, sizeof full)) bad++;
+                if (k == -1 && (has_log ? v_only != 0 : v_only != v_full)) bad++;
+                if (k >= 0 && (has_log || !isfinite(v_full)) && isfinite(v_only)) bad++;
+            }
+        }
+    CHECK(bad == 0, "gradient-only losses: %d disagreements with the full losses", bad);
+}
+
 /* The trainer's own gradients: after gan_d_step, D's gradient buffer holds
    d/dD [scale (L_real + L_fake)]; after gan_g_step, G's holds d/dG L_G(D(G(z))) through D.
    Both are compared with central differences of the losses recomputed by hand, with the
@@ -1240,6 +1268,65 @@ static void test_nonfinite(float g_lr, float d_lr, int d_steps)
     gan_free(g);
 }
 
+static double max_rel_diff(double worst, const float *x, const float *y, size_t n)
+{
+    size_t k;
+    for (k = 0; k < n; k++) {
+        const double d = fabs((double)x[k] - y[k]) / (1e-3 + fabs(y[k]));
+        if (d > worst) worst = d;
+    }
+    return worst;
+}
+
+/* In the PyTorch-GAN order (g_first) the D step goes back through the forward pass over the
+   fakes that the G step ran, when D's forward pass is pure (no dropout, no BatchNorm). The
+   training step must match the D update computed from scratch up to the order of two
+   additions, and G's update, the stats and the generator state exactly. */
+static void test_reused_fake_pass(void)
+{
+    gan_layer gl[3], dl[3];
+    gan_optim_config o = gan_adam(2e-3f, 0.5f, 0.999f);
+    gan_train_config cfg = gan_train_defaults(3, 5);
+    gan_error err;
+    gan *a, *b;
+    int it, bad_first = 0;
+    double worst = 0;
+    gl[0] = gan_dense(8); gl[1] = gan_activation(GAN_RELU); gl[2] = gan_dense(2);
+    dl[0] = gan_dense(8); dl[1] = gan_leaky_relu(0.2f); dl[2] = gan_dense(1);
+    cfg.g_first = 1; cfg.d_loss_scale = 0.5f; cfg.real_label = 0.9f; cfg.noise = GAN_NOISE_NORMAL;
+    a = gan_new(new_model(3, gl, 3, 5, 11), new_model(2, dl, 3, 5, 12), &o, &o, &cfg, 13, &err);
+    b = gan_new(new_model(3, gl, 3, 5, 11), new_model(2, dl, 3, 5, 12), &o, &o, &cfg, 13, &err);
+    if (!a || !b) { CHECK(0, "reused fake pass: gan_new: %s", err.message); return; }
+    CHECK(gan__forward_is_pure(a->D), "a dense / leaky ReLU D has a pure forward pass");
+    for (it = 0; it < 20; it++) {
+        gan_stats sa, sb;
+        const float *fake = b->G->layers[b->G->n_layers - 1].y;
+        gan_train_step(a, data_2d, NULL, &sa, &err);
+        memset(&sb, 0, sizeof sb);
+        gan_sample_noise(b, b->z, 5);
+        data_2d(NULL, b->real, 5, &b->rng);
+        gan__g_update(b, b->z, 1, &sb, &err);
+        gan__d_update(b, b->real, fake, 0, 1, &sb, &err);
+        b->iterations++;
+        /* Until the first D update the two are the same computation: every bit agrees. */
+        if (it == 0 && (memcmp(a->G->params, b->G->params, a->G->n_params * sizeof(float)) ||
+                        memcmp(&sa, &sb, sizeof sa) || memcmp(&a->rng, &b->rng, sizeof a->rng)))
+            bad_first++;
+        worst = max_rel_diff(worst, a->G->params, b->G->params, a->G->n_params);
+        worst = max_rel_diff(worst, a->D->params, b->D->params, a->D->n_params);
+        worst = max_rel_diff(worst, &sa.d_loss, &sb.d_loss, 4);   /* the four stats */
+    }
+    /* Adam moves each weight by about lr = 2e-3 per step whatever the gradient's size, so a
+       rounding difference in a gradient moves a weight by a relative 1e-6 or so. */
+    CHECK(bad_first == 0 && worst < 1e-5, "reused fake pass: first step differs %d times; worst relative difference %.3g",
+          bad_first, worst);
+    gan_free(a); gan_free(b);
+
+    a = make_gan(MODE_G_FIRST, 5);   /* its D has dropout and BatchNorm */
+    CHECK(!gan__forward_is_pure(a->D), "a D with dropout and BatchNorm has no pure forward pass");
+    gan_free(a);
+}
+
 /* ---- 10. argument validation -------------------------------------------------------- */
 
 static void test_arguments(void)
@@ -1352,7 +1439,8 @@ static void test_arguments(void)
 int main(void)
 {
     if (!mkdtemp(strcpy(tmpdir, "/tmp/gan_test_core_XXXXXX"))) { printf("FAIL mkdtemp\n"); return 1; }
-    /* 1 */ test_layer_gradients(); test_grad_accumulation(); test_loss_gradients(); test_trainer_gradients();
+    /* 1 */ test_layer_gradients(); test_grad_accumulation(); test_loss_gradients(); test_gradient_only_losses();
+            test_trainer_gradients();
     /* 2 */ test_optimizers();
     /* 3 */ test_extreme_logits();
     /* 4 */ test_round_trip(); test_resume(MODE_ALG1); test_resume(MODE_SAME_BATCH); test_resume(MODE_G_FIRST);
@@ -1362,6 +1450,7 @@ int main(void)
     /* 7 */ test_g_step_leaves_d();
     /* 8 */ test_gaussian();
     /* 9 */ test_nonfinite(1e5f, 1e5f, 1); test_nonfinite(1e5f, 1e-3f, 0);
+            test_reused_fake_pass();
     /* 10 */ test_arguments();
     rmdir(tmpdir);
     return check_summary();
