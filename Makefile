@@ -3,6 +3,7 @@
 #   make test              the whole test suite (tests/run.sh): ends with "N passed, N failed"
 #   make bench             benchmark programs that print figures
 #   make bench-quadratic   the quadratic demo against its PyTorch port, then its quality over 5 seeds
+#   make bench-mnist       the MNIST demo's training speed against the PyTorch reference, side by side
 #   make mnist-data        fetch the four MNIST files into data/mnist/ (needs curl and a network)
 CC      ?= cc
 CFLAGS  ?= -O2 -std=c99 -Wall -Wextra -pedantic
@@ -67,7 +68,10 @@ bench: $(BUILD)/bench
 bench-quadratic:
 	CC=$(CC) sh bench/quadratic.sh
 
+bench-mnist:
+	sh bench/mnist_speed.sh
+
 clean:
 	rm -rf $(BUILD) out
 
-.PHONY: all demo test bench bench-quadratic clean mnist-data
+.PHONY: all demo test bench bench-quadratic bench-mnist clean mnist-data

@@ -574,7 +574,7 @@ int mnist_train(mnist_train_opts *o)
     mnist_log log;
     gan_rng grid_rng;
     struct sigaction sa, old_sa;
-    double t0, t_last;
+    double t0;
     gan_stats sum;
     int since_print = 0;
 
@@ -649,7 +649,7 @@ int mnist_train(mnist_train_opts *o)
         printf("mnist train: %d images of %dx%d, %d steps per epoch, %s from step %ld to %ld (epoch %ld)\n", n, h, w,
                steps_per_epoch, start_step ? "resuming" : "training", start_step, total,
                (total + steps_per_epoch - 1) / steps_per_epoch);
-    t0 = t_last = mnist_now();
+    t0 = mnist_now();
     memset(&sum, 0, sizeof sum);
     while ((long)gan_iterations(g) < total) {
         gan_stats st;
@@ -670,7 +670,6 @@ int mnist_train(mnist_train_opts *o)
             fflush(stdout);
             memset(&sum, 0, sizeof sum);
             since_print = 0;
-            t_last = now;
         }
         if (step % steps_per_epoch == 0 || step == total || mnist_interrupted) {
             const int epoch_done = step % steps_per_epoch == 0 ? (int)(step / steps_per_epoch) : 0;
@@ -685,11 +684,11 @@ int mnist_train(mnist_train_opts *o)
             }
         }
     }
-    (void)t_last;
     if (start_step >= total && o->log_every > 0)
         printf("mnist train: the checkpoint is at step %ld already; nothing to do\n", start_step);
     else if (o->log_every > 0 && !mnist_interrupted)
-        printf("mnist train: done; generator in %s/generator.gan\n", o->out);
+        printf("mnist train: done, %ld steps in %.1f s (%.2f steps/s, saving included); generator in %s/generator.gan\n",
+               total - start_step, mnist_now() - t0, (double)(total - start_step) / (mnist_now() - t0), o->out);
     rc = 0;
 restore:
     sigaction(SIGINT, &old_sa, NULL);
