@@ -189,9 +189,9 @@ static void check_optimizer(gan_rng *r, gan_optim_config cfg, const char *name, 
    is counted in ulps of the true value t: |y - t| / 2^(e - 24) for |t| in [2^(e-1), 2^e), at
    least 2^-149. Each of the kernel's two branches rounds a handful of times on values below
    1 and its polynomials are within about 1 ulp; over all 2^32 floats the worst is 1.33 ulp
-   (AVX-512 and AVX2 kernels; glibc's tanhf reaches 2.19), so 2 ulp is allowed. The
-   inputs: [-10, 10] in steps of 1e-4, powers of 2 down to the smallest subnormal, values
-   past the point (|x| = 9.02) where tanh rounds to +-1 in float, +-0, +-inf and NaN. */
+   for the AVX-512, AVX2 and portable kernels alike (glibc's tanhf reaches 2.19), so 2 ulp is
+   allowed. The inputs: [-10, 10] in steps of 1e-4, +-1.2345 * 2^-k down to the subnormals,
+   values past the point (|x| = 9.02) where tanh rounds to +-1 in float, +-0, +-inf and NaN. */
 static double ulps(float y, double t)
 {
     int e;
