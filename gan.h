@@ -940,6 +940,28 @@ static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { return _mm512_sub_ps(
 static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { return _mm512_mul_ps(a, b); }
 static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { return _mm512_div_ps(a, b); }
 static inline gan__vec gan__vsqrt(gan__vec a) { return _mm512_sqrt_ps(a); }
+/* For the vector tanh: |a|; |magnitude| with the sign of `sign`; a < b ? then : otherwise,
+   lane by lane (otherwise where a or b is NaN); a rounded to the nearest integer; 2^n for
+   whole numbers n in [-126, 127], built from its exponent bits. */
+static inline gan__vec gan__vabs(gan__vec a) { return _mm512_abs_ps(a); }
+static inline gan__vec gan__vcopysign(gan__vec magnitude, gan__vec sign)
+{
+    const __m512i sign_bit = _mm512_set1_epi32(INT32_MIN);
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(sign_bit, _mm512_castps_si512(magnitude)),
+                                               _mm512_and_si512(sign_bit, _mm512_castps_si512(sign))));
+}
+static inline gan__vec gan__vselect_lt(gan__vec a, gan__vec b, gan__vec then, gan__vec otherwise)
+{
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), otherwise, then);
+}
+static inline gan__vec gan__vround(gan__vec a)
+{
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+static inline gan__vec gan__vpow2(gan__vec n)
+{
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+}
 /* The first n lanes (n may be <= 0 or >= GAN__VL); the rest read as 0 and are not written. */
 static inline __mmask16 gan__vmask(int n) { return (__mmask16)(n <= 0 ? 0 : n >= 16 ? 0xffff : (1u << n) - 1); }
 static inline gan__vec gan__vload_part(const float *p, int n) { return _mm512_maskz_loadu_ps(gan__vmask(n), p); }
@@ -973,6 +995,24 @@ static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { return _mm256_sub_ps(
 static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { return _mm256_mul_ps(a, b); }
 static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { return _mm256_div_ps(a, b); }
 static inline gan__vec gan__vsqrt(gan__vec a) { return _mm256_sqrt_ps(a); }
+static inline gan__vec gan__vabs(gan__vec a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+static inline gan__vec gan__vcopysign(gan__vec magnitude, gan__vec sign)
+{
+    const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+    return _mm256_or_ps(_mm256_andnot_ps(sign_bit, magnitude), _mm256_and_ps(sign_bit, sign));
+}
+static inline gan__vec gan__vselect_lt(gan__vec a, gan__vec b, gan__vec then, gan__vec otherwise)
+{
+    return _mm256_blendv_ps(otherwise, then, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
+}
+static inline gan__vec gan__vround(gan__vec a)
+{
+    return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+static inline gan__vec gan__vpow2(gan__vec n)
+{
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+}
 static inline __m256i gan__vmask(int n)
 {
     static const int32_t ones_then_zeros[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
@@ -1003,6 +1043,20 @@ static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { return vsubq_f32(a, b
 static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { return vmulq_f32(a, b); }
 static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { return vdivq_f32(a, b); }
 static inline gan__vec gan__vsqrt(gan__vec a) { return vsqrtq_f32(a); }
+static inline gan__vec gan__vabs(gan__vec a) { return vabsq_f32(a); }
+static inline gan__vec gan__vcopysign(gan__vec magnitude, gan__vec sign)
+{
+    return vbslq_f32(vdupq_n_u32(0x80000000u), sign, magnitude);
+}
+static inline gan__vec gan__vselect_lt(gan__vec a, gan__vec b, gan__vec then, gan__vec otherwise)
+{
+    return vbslq_f32(vcltq_f32(a, b), then, otherwise);
+}
+static inline gan__vec gan__vround(gan__vec a) { return vrndnq_f32(a); }
+static inline gan__vec gan__vpow2(gan__vec n)
+{
+    return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23));
+}
 static inline gan__vec gan__vload_part(const float *p, int n)
 {
     float t[4] = { 0, 0, 0, 0 };
@@ -1039,6 +1093,26 @@ static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] 
 static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] * b.v[j]); }
 static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { GAN__LANEWISE(a.v[j] / b.v[j]); }
 static inline gan__vec gan__vsqrt(gan__vec a) { GAN__LANEWISE(sqrtf(a.v[j])); }
+static inline gan__vec gan__vabs(gan__vec a) { GAN__LANEWISE(fabsf(a.v[j])); }
+static inline gan__vec gan__vcopysign(gan__vec magnitude, gan__vec sign)
+{
+    GAN__LANEWISE(copysignf(magnitude.v[j], sign.v[j]));
+}
+static inline gan__vec gan__vselect_lt(gan__vec a, gan__vec b, gan__vec then, gan__vec otherwise)
+{
+    GAN__LANEWISE(a.v[j] < b.v[j] ? then.v[j] : otherwise.v[j]);
+}
+static inline gan__vec gan__vround(gan__vec a) { GAN__LANEWISE(rintf(a.v[j])); }
+static inline gan__vec gan__vpow2(gan__vec n)
+{
+    gan__vec r;
+    int j;
+    for (j = 0; j < 4; j++) {
+        const uint32_t bits = (uint32_t)((int32_t)n.v[j] + 127) << 23;
+        memcpy(&r.v[j], &bits, sizeof bits);
+    }
+    return r;
+}
 #undef GAN__LANEWISE
 static inline gan__vec gan__vload_part(const float *p, int n)
 {
@@ -1283,6 +1357,46 @@ static void gan__dense_backward_params_fast(float *dW, float *db, const float *d
     for (; o < o1; o++)
         for (n = 0; n < B; n++) db[o] += dy[(size_t)n * O + o];
 }
+
+/* tanh on the fast path (the reference is tanhf). tanh is odd; with a = |x|, tanh(a) is
+     below = a + a^3 P(a^2)          for a <= 0.625, P of degree 4
+     above = 1 - 2 / (exp(2a) + 1)   for a > 0.625 (no cancellation: tanh(a) > 0.55 there)
+   with exp(t) = 2^n exp(r), n = round(t / ln2), r = t - n ln2 in two steps (ln2 = C1 + C2, C1
+   short enough that n C1 is exact), |r| <= ln2 / 2, exp(r) = 1 + r + r^2 Q(r), Q of degree 5.
+   P and Q are Cephes's tanhf and expf (S. L. Moshier, "Methods and Programs for Mathematical
+   Functions", 1989). tanh(a) rounds to 1 in float from a = 9.02 on, so exp sees at most
+   2 * 9.5 and cannot overflow; that clamp turns a NaN into 9.5, but the last select then
+   takes the polynomial, which keeps the NaN. Over all floats the worst error is 1.33 ulp
+   (tests/test_kernels.c). */
+static inline gan__vec gan__vtanh(gan__vec x)
+{
+    const gan__vec one = gan__vset1(1.0f), a = gan__vabs(x), a2 = gan__vmul(a, a), a_max = gan__vset1(9.5f);
+    const gan__vec t = gan__vmul(gan__vset1(2.0f), gan__vselect_lt(a, a_max, a, a_max));   /* 2 min(a, 9.5) */
+    const gan__vec n = gan__vround(gan__vmul(t, gan__vset1(1.44269504088896341f)));       /* t / ln2 */
+    const gan__vec r = gan__vfma(n, gan__vset1(2.12194440e-4f),                            /* - n C2 */
+                                 gan__vfma(n, gan__vset1(-0.693359375f), t));              /* t - n C1 */
+    gan__vec p = gan__vset1(-5.70498872745e-3f), q = gan__vset1(1.9875691500e-4f), exp_t, below, above;
+    p = gan__vfma(p, a2, gan__vset1(2.06390887954e-2f));
+    p = gan__vfma(p, a2, gan__vset1(-5.37397155531e-2f));
+    p = gan__vfma(p, a2, gan__vset1(1.33314422036e-1f));
+    p = gan__vfma(p, a2, gan__vset1(-3.33332819422e-1f));
+    below = gan__vfma(gan__vmul(p, a2), a, a);
+    q = gan__vfma(q, r, gan__vset1(1.3981999507e-3f));
+    q = gan__vfma(q, r, gan__vset1(8.3334519073e-3f));
+    q = gan__vfma(q, r, gan__vset1(4.1665795894e-2f));
+    q = gan__vfma(q, r, gan__vset1(1.6666665459e-1f));
+    q = gan__vfma(q, r, gan__vset1(5.0000001201e-1f));
+    exp_t = gan__vmul(gan__vadd(gan__vfma(q, gan__vmul(r, r), r), one), gan__vpow2(n));
+    above = gan__vsub(one, gan__vdiv(gan__vset1(2.0f), gan__vadd(exp_t, one)));
+    return gan__vcopysign(gan__vselect_lt(gan__vset1(0.625f), a, above, below), x);
+}
+
+static void gan__tanh_fast(float *y, const float *x, size_t n)
+{
+    size_t k;
+    for (k = 0; k + GAN__VL <= n; k += GAN__VL) gan__vstore(y + k, gan__vtanh(gan__vload(x + k)));
+    if (k < n) gan__vstore_part(y + k, gan__vtanh(gan__vload_part(x + k, (int)(n - k))), (int)(n - k));
+}
 #endif /* GAN_NO_SIMD */
 
 /* The dense layer as the model runs it: the reference loops under GAN_NO_SIMD, else the fast
@@ -1512,7 +1626,11 @@ static void gan__activation_forward(float *GAN__RESTRICT y, const float *GAN__RE
     switch (act) {
     case GAN_RELU:       GAN__ELEMENTWISE(n, y[k] = x[k] > 0 ? x[k] : 0); break;
     case GAN_LEAKY_RELU: GAN__ELEMENTWISE(n, y[k] = x[k] > 0 ? x[k] : slope * x[k]); break;
+#ifdef GAN_NO_SIMD
     case GAN_TANH:       GAN__ELEMENTWISE(n, y[k] = tanhf(x[k])); break;
+#else
+    case GAN_TANH:       gan__tanh_fast(y, x, n); break;
+#endif
     case GAN_SIGMOID:    GAN__ELEMENTWISE(n, y[k] = gan_sigmoid(x[k])); break;
     default:             memcpy(y, x, n * sizeof *y); break;
     }
@@ -1535,12 +1653,36 @@ static void gan__activation_backward(float *GAN__RESTRICT dx, const float *GAN__
 /* BatchNorm1d (Ioffe & Szegedy 2015), per feature j over the batch:
      training:  mu = mean(x), var = mean((x - mu)^2), x_hat = (x - mu) / sqrt(var + eps)
      inference: x_hat = (x - running_mean) / sqrt(running_var + eps)
-     y = gamma * x_hat + beta
+   y = gamma * x_hat + beta
    In GAN_TRAIN mode the running statistics move toward the batch's, using the unbiased
    variance, as PyTorch does: running = (1 - momentum) running + momentum * batch.
    Both passes walk the batch row by row over a block of GAN__BN_BLOCK features at a time,
-   so that memory is read in order; each feature still sums its column in batch order. */
-#define GAN__BN_BLOCK 64
+   so that memory is read in order; each feature sums its column in double, in batch order.
+   The work on one row of a block is a GAN__ELEMENTWISE loop in a function of its own, whose
+   restrict pointers let the compiler run it on vectors (8 doubles to an AVX-512 register):
+   lanes are features, so vectors change no sum's order and every build gives the same bits. */
+#define GAN__BN_BLOCK 256
+
+/* s += x; ss += (x - mean)^2; over the n features of one row */
+static void gan__bn_sum_row(double *GAN__RESTRICT s, const float *GAN__RESTRICT x, size_t n)
+{
+    GAN__ELEMENTWISE(n, s[k] += x[k]);
+}
+
+static void gan__bn_sum_sq_dev_row(double *GAN__RESTRICT ss, const float *GAN__RESTRICT x,
+                                   const float *GAN__RESTRICT mean, size_t n)
+{
+    GAN__ELEMENTWISE(n, { const double d = x[k] - mean[k]; ss[k] += d * d; });
+}
+
+/* x_hat = (x - mean) * inv_std, y = gamma * x_hat + beta */
+static void gan__bn_normalize_row(float *GAN__RESTRICT x_hat, float *GAN__RESTRICT y, const float *GAN__RESTRICT x,
+                                  const float *GAN__RESTRICT mean, const float *GAN__RESTRICT inv_std,
+                                  const float *GAN__RESTRICT gamma, const float *GAN__RESTRICT beta, size_t n)
+{
+    GAN__ELEMENTWISE(n, { x_hat[k] = (x[k] - mean[k]) * inv_std[k]; y[k] = gamma[k] * x_hat[k] + beta[k]; });
+}
+
 static void gan__batchnorm_forward(gan__layer *L, const float *x, int B, int mode)
 {
     const int N = L->out;
@@ -1556,11 +1698,9 @@ static void gan__batchnorm_forward(gan__layer *L, const float *x, int B, int mod
             }
         } else {
             for (j = 0; j < nj; j++) s[j] = ss[j] = 0;
-            for (n = 0; n < B; n++)
-                for (j = 0; j < nj; j++) s[j] += x[(size_t)n * N + j0 + j];
+            for (n = 0; n < B; n++) gan__bn_sum_row(s, x + (size_t)n * N + j0, (size_t)nj);
             for (j = 0; j < nj; j++) mean[j] = (float)(s[j] / B);
-            for (n = 0; n < B; n++)
-                for (j = 0; j < nj; j++) { const double d = x[(size_t)n * N + j0 + j] - mean[j]; ss[j] += d * d; }
+            for (n = 0; n < B; n++) gan__bn_sum_sq_dev_row(ss, x + (size_t)n * N + j0, mean, (size_t)nj);
             for (j = 0; j < nj; j++) {
                 const float var = (float)(ss[j] / B);
                 if (mode == GAN_TRAIN) {
@@ -1571,20 +1711,32 @@ static void gan__batchnorm_forward(gan__layer *L, const float *x, int B, int mod
                 L->inv_std[j0 + j] = 1.0f / sqrtf(var + L->spec.eps);
             }
         }
-        for (n = 0; n < B; n++)
-            for (j = 0; j < nj; j++) {
-                const size_t k = (size_t)n * N + j0 + j;
-                const float xh = (x[k] - mean[j]) * L->inv_std[j0 + j];
-                L->cache[k] = xh;
-                L->y[k] = L->W[j0 + j] * xh + L->b[j0 + j];
-            }
+        for (n = 0; n < B; n++) {
+            const size_t row = (size_t)n * N + j0;
+            gan__bn_normalize_row(L->cache + row, L->y + row, x + row, mean, L->inv_std + j0, L->W + j0, L->b + j0,
+                                  (size_t)nj);
+        }
     }
 }
 
 /* Backward of BatchNorm with g = dy * gamma:
      training:  dx = inv_std * (g - mean(g) - x_hat * mean(g * x_hat))   (mu and var depend on x)
-     inference: dx = inv_std * g
+     inference: dx = inv_std * g                  (the same with both means taken as 0)
    and dgamma += sum(dy * x_hat), dbeta += sum(dy). */
+static void gan__bn_grad_sums_row(double *GAN__RESTRICT sum_dy, double *GAN__RESTRICT sum_dy_xh,
+                                  const float *GAN__RESTRICT dy, const float *GAN__RESTRICT x_hat, size_t n)
+{
+    GAN__ELEMENTWISE(n, { sum_dy[k] += dy[k]; sum_dy_xh[k] += (double)dy[k] * x_hat[k]; });
+}
+
+static void gan__bn_input_grad_row(float *GAN__RESTRICT dx, const float *GAN__RESTRICT dy,
+                                   const float *GAN__RESTRICT x_hat, const float *GAN__RESTRICT gamma,
+                                   const float *GAN__RESTRICT inv_std, const float *GAN__RESTRICT mean_g,
+                                   const float *GAN__RESTRICT mean_g_xh, size_t n)
+{
+    GAN__ELEMENTWISE(n, dx[k] = inv_std[k] * (gamma[k] * dy[k] - mean_g[k] - x_hat[k] * mean_g_xh[k]));
+}
+
 static void gan__batchnorm_backward(gan__layer *L, float *dx, const float *dy, int B, int mode, int param_grads)
 {
     const int N = L->out;
@@ -1594,12 +1746,10 @@ static void gan__batchnorm_backward(gan__layer *L, float *dx, const float *dy, i
     for (j0 = 0; j0 < N; j0 += GAN__BN_BLOCK) {
         const int nj = N - j0 < GAN__BN_BLOCK ? N - j0 : GAN__BN_BLOCK;
         for (j = 0; j < nj; j++) sum_dy[j] = sum_dy_xh[j] = 0;
-        for (n = 0; n < B; n++)
-            for (j = 0; j < nj; j++) {
-                const size_t k = (size_t)n * N + j0 + j;
-                sum_dy[j] += dy[k];
-                sum_dy_xh[j] += (double)dy[k] * L->cache[k];
-            }
+        for (n = 0; n < B; n++) {
+            const size_t row = (size_t)n * N + j0;
+            gan__bn_grad_sums_row(sum_dy, sum_dy_xh, dy + row, L->cache + row, (size_t)nj);
+        }
         if (param_grads)
             for (j = 0; j < nj; j++) { L->dW[j0 + j] += (float)sum_dy_xh[j]; L->db[j0 + j] += (float)sum_dy[j]; }
         if (!dx) continue;
@@ -1608,13 +1758,11 @@ static void gan__batchnorm_backward(gan__layer *L, float *dx, const float *dy, i
             mean_g[j] = mode == GAN_EVAL ? 0 : (float)(gamma * sum_dy[j] / B);
             mean_g_xh[j] = mode == GAN_EVAL ? 0 : (float)(gamma * sum_dy_xh[j] / B);
         }
-        for (n = 0; n < B; n++)
-            for (j = 0; j < nj; j++) {
-                const size_t k = (size_t)n * N + j0 + j;
-                const float gamma = L->W[j0 + j], inv_std = L->inv_std[j0 + j];
-                if (mode == GAN_EVAL) dx[k] = dy[k] * gamma * inv_std;
-                else dx[k] = inv_std * (gamma * dy[k] - mean_g[j] - L->cache[k] * mean_g_xh[j]);
-            }
+        for (n = 0; n < B; n++) {
+            const size_t row = (size_t)n * N + j0;
+            gan__bn_input_grad_row(dx + row, dy + row, L->cache + row, L->W + j0, L->inv_std + j0, mean_g, mean_g_xh,
+                                   (size_t)nj);
+        }
     }
 }
 

@@ -288,6 +288,115 @@ static void test_layer_gradients(void)
     gan_model_free(m);
 }
 
+/* BatchNorm against its formulas computed in double from the same floats, on odd shapes (the
+   tails of the feature blocks and of the vector loops): forward, running statistics and
+   backward in training mode, then forward and backward in inference mode with the running
+   statistics the training pass left. Each output is compared with BN_TOL u (u = 2^-24) times
+   the sum of the magnitudes it is made of, where x_hat counts with its own rounding error,
+   at most about 5 u * ex with ex = inv_std (|x| + |mu|) (from rounding mu, x - mu and
+   inv_std, each a few roundings of float operations). Following the float operations one by
+   one gives at most about 5 u times these scales (the worst seen is 3.5 u, in dx); the check
+   allows 8. A wrong feature or a lost tail gives errors of the order of the scale itself. */
+#define BN_U 5.9604644775390625e-8
+#define BN_TOL 8.0
+static double bn_ratio(double got, double want, double scale)
+{
+    const double r = fabs(got - want) / (BN_TOL * BN_U * (scale > 0 ? scale : 1e-30));
+    return r == r ? r : 1e30;   /* NaN counts as a failure */
+}
+
+static void batchnorm_reference_case(gan_rng *r, int B, int N)
+{
+    const float eps = 1e-5f, mom = 0.1f;
+    gan_layer l = gan_batchnorm(eps, mom);
+    gan_model *m = new_model(N, &l, 1, B, 1);
+    const size_t n_x = (size_t)B * N;
+    float *x = (float *)malloc(n_x * sizeof *x), *dy = (float *)malloc(n_x * sizeof *dy);
+    float *dx = (float *)malloc(n_x * sizeof *dx), *old_state = (float *)malloc(2 * (size_t)N * sizeof *old_state);
+    float *gamma = gan_model_params(m), *beta = gamma + N, *dgamma = gan_model_grads(m), *dbeta = dgamma + N;
+    gan_error err;
+    int n, j, pass;
+    for (j = 0; j < N; j++) {   /* each feature its own mean and spread */
+        const float centre = 6 * gan_rng_uniform(r) - 3, spread = 0.1f + 2 * gan_rng_uniform(r);
+        for (n = 0; n < B; n++) x[(size_t)n * N + j] = centre + spread * (2 * gan_rng_uniform(r) - 1);
+        gamma[j] = (gan_rng_uniform(r) < 0.5f ? -1 : 1) * (0.5f + gan_rng_uniform(r));
+        beta[j] = 2 * gan_rng_uniform(r) - 1;
+    }
+    fill_uniform(dy, n_x, -1, 1, r);
+    for (pass = 0; pass < 2; pass++) {
+        const int mode = pass == 0 ? GAN_TRAIN : GAN_EVAL;
+        const float *y;
+        double worst_y = 0, worst_dx = 0, worst_params = 0, worst_running = 0;
+        memcpy(old_state, m->state, 2 * (size_t)N * sizeof *old_state);
+        y = gan_model_forward(m, x, B, mode, NULL, &err);
+        gan_model_zero_grad(m);
+        CHECK(y && gan_model_backward(m, dy, dx, GAN_GRAD_PARAMS, &err) == GAN_OK, "batchnorm B=%d N=%d: %s", B, N,
+              err.message);
+        if (!y) break;
+        for (j = 0; j < N; j++) {
+            double mu = 0, var = 0, inv_std, mean_g = 0, mean_g_xh = 0, mean_abs_g_ex = 0, sum_dy = 0, sum_dy_xh = 0;
+            double scale_dgamma = 0, scale_dbeta = 0;
+            for (n = 0; n < B; n++) mu += x[(size_t)n * N + j];
+            mu /= B;
+            for (n = 0; n < B; n++) var += (x[(size_t)n * N + j] - mu) * (x[(size_t)n * N + j] - mu);
+            if (mode == GAN_TRAIN) {
+                const double want_mean = (1 - mom) * (double)old_state[j] + mom * mu;
+                const double want_var = (1 - mom) * (double)old_state[N + j] + mom * var / (B - 1);
+                double ratio = bn_ratio(m->state[j], want_mean, fabs(want_mean) + fabs(old_state[j]));
+                if (ratio > worst_running) worst_running = ratio;
+                ratio = bn_ratio(m->state[N + j], want_var, want_var + old_state[N + j]);
+                if (ratio > worst_running) worst_running = ratio;
+                var /= B;
+            } else {
+                mu = old_state[j];
+                var = old_state[N + j];
+            }
+            inv_std = 1 / sqrt(var + eps);
+            for (n = 0; n < B; n++) {
+                const size_t k = (size_t)n * N + j;
+                const double xh = (x[k] - mu) * inv_std, ex = inv_std * (fabs(x[k]) + fabs(mu));
+                const double g = (double)dy[k] * gamma[j];
+                const double ratio = bn_ratio(y[k], gamma[j] * xh + beta[j], fabs(gamma[j]) * (fabs(xh) + ex) + fabs(beta[j]));
+                if (ratio > worst_y) worst_y = ratio;
+                sum_dy += dy[k];
+                sum_dy_xh += dy[k] * xh;
+                scale_dbeta += fabs(dy[k]);
+                scale_dgamma += fabs(dy[k]) * (fabs(xh) + ex);
+                if (mode == GAN_TRAIN) { mean_g += g / B; mean_g_xh += g * xh / B; mean_abs_g_ex += fabs(g) * ex / B; }
+            }
+            for (n = 0; n < B; n++) {
+                const size_t k = (size_t)n * N + j;
+                const double xh = (x[k] - mu) * inv_std, ex = inv_std * (fabs(x[k]) + fabs(mu));
+                const double g = (double)dy[k] * gamma[j];
+                const double want = inv_std * (g - mean_g - xh * mean_g_xh);
+                const double scale = inv_std * (fabs(g) + fabs(mean_g) + fabs(mean_g_xh) * (fabs(xh) + ex) +
+                                                fabs(xh) * mean_abs_g_ex);
+                const double ratio = bn_ratio(dx[k], want, scale);
+                if (ratio > worst_dx) worst_dx = ratio;
+            }
+            if (bn_ratio(dgamma[j], sum_dy_xh, scale_dgamma) > worst_params)
+                worst_params = bn_ratio(dgamma[j], sum_dy_xh, scale_dgamma);
+            if (bn_ratio(dbeta[j], sum_dy, scale_dbeta) > worst_params) worst_params = bn_ratio(dbeta[j], sum_dy, scale_dbeta);
+        }
+        CHECK(worst_y <= 1 && worst_dx <= 1 && worst_params <= 1 && worst_running <= 1,
+              "batchnorm %s B=%d N=%d against double: errors %.3g (y), %.3g (dx), %.3g (dgamma, dbeta), "
+              "%.3g (running statistics) x the bound", mode == GAN_TRAIN ? "train" : "eval", B, N, worst_y, worst_dx,
+              worst_params, worst_running);
+    }
+    free(x); free(dy); free(dx); free(old_state);
+    gan_model_free(m);
+}
+
+static void test_batchnorm_reference(void)
+{
+    static const int batches[] = { 2, 3, 17, 64, 65 }, widths[] = { 1, 3, 63, 64, 65, 1024 };
+    gan_rng r;
+    int a, b;
+    gan_rng_seed(&r, 17, 4);
+    for (a = 0; a < (int)(sizeof batches / sizeof batches[0]); a++)
+        for (b = 0; b < (int)(sizeof widths / sizeof widths[0]); b++) batchnorm_reference_case(&r, batches[a], widths[b]);
+}
+
 /* GAN_GRAD_PARAMS adds to the gradient buffer; without it nothing is written there. */
 static void test_grad_accumulation(void)
 {
@@ -1439,8 +1548,8 @@ static void test_arguments(void)
 int main(void)
 {
     if (!mkdtemp(strcpy(tmpdir, "/tmp/gan_test_core_XXXXXX"))) { printf("FAIL mkdtemp\n"); return 1; }
-    /* 1 */ test_layer_gradients(); test_grad_accumulation(); test_loss_gradients(); test_gradient_only_losses();
-            test_trainer_gradients();
+    /* 1 */ test_layer_gradients(); test_batchnorm_reference(); test_grad_accumulation(); test_loss_gradients();
+            test_gradient_only_losses(); test_trainer_gradients();
     /* 2 */ test_optimizers();
     /* 3 */ test_extreme_logits();
     /* 4 */ test_round_trip(); test_resume(MODE_ALG1); test_resume(MODE_SAME_BATCH); test_resume(MODE_G_FIRST);
