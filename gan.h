@@ -1210,6 +1210,21 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
 {
     float panel[GAN__KC * GAN__NR];
     int k0, i, j, k;
+    if (K <= 2) {   /* one or two FMAs a row would not pay for a tile's setup: B's rows stay in registers */
+        for (j = col0; j < col1; j += GAN__VL) {
+            const int cols = col1 - j;  /* gan__vload_part and gan__vstore_part use min(cols, VL) */
+            const gan__vec b0 = gan__vload_part(b + j, cols), b1 = K > 1 ? gan__vload_part(b + ldb + j, cols) : b0;
+            const gan__vec init = bias ? gan__vload_part(bias + j, cols) : gan__vzero();
+            for (i = 0; i < M; i++) {
+                const float *ai = a + (size_t)i * a_rs;
+                float *ci = c + (size_t)i * ldc + j;
+                gan__vec acc = gan__vfma(gan__vset1(ai[0]), b0, accumulate ? gan__vload_part(ci, cols) : init);
+                if (K > 1) acc = gan__vfma(gan__vset1(ai[a_cs]), b1, acc);
+                gan__vstore_part(ci, acc, cols);
+            }
+        }
+        return;
+    }
     for (k0 = 0; k0 < K; k0 += GAN__KC) {
         const int kc = K - k0 < GAN__KC ? K - k0 : GAN__KC;
         for (j = col0; j < col1; j += GAN__NR) {
