@@ -1311,14 +1311,18 @@ static void gan__dot_narrow(float *c, size_t ldc, const float *a, size_t lda, co
     const int shift = j1 - j0 - 1;      /* output s of a group: row s >> shift, column j0 + (s & shift) */
     const int group = GAN__VL >> shift; /* rows of C per group */
     float start[GAN__VL], sums[GAN__VL];
+    size_t row[GAN__VL];                /* output s of a group reads row n + row[s] of A, offset in floats */
     int n, s, k;
-    for (s = 0; s < GAN__VL; s++) start[s] = init ? init[j0 + (s & shift)] : 0.0f;
+    for (s = 0; s < GAN__VL; s++) {
+        start[s] = init ? init[j0 + (s & shift)] : 0.0f;
+        row[s] = (size_t)(s >> shift) * lda;
+    }
     for (n = 0; n < M; n += group) {
         const int rows = M - n < group ? M - n : group;
-        const float *ar[GAN__VL];
+        const float *an = a + (size_t)n * lda;
         gan__vec acc[GAN__VL], total;
-        for (s = 0; s < GAN__VL; s++)      /* rows past the last repeat it */
-            ar[s] = a + (size_t)(n + ((s >> shift) < rows ? s >> shift : rows - 1)) * lda;
+        if (rows < group)               /* the last group: rows past the last repeat it */
+            for (s = 0; s < GAN__VL; s++) row[s] = (size_t)((s >> shift) < rows ? s >> shift : rows - 1) * lda;
         GAN__UNROLL
         for (s = 0; s < GAN__VL; s++) acc[s] = gan__vzero();
         for (k = 0; k < K; k += GAN__VL) {
@@ -1326,7 +1330,7 @@ static void gan__dot_narrow(float *c, size_t ldc, const float *a, size_t lda, co
             const gan__vec b0 = gan__vload_part(bt + (size_t)j0 * ldbt + k, K - k);
             const gan__vec b1 = gan__vload_part(bt + (size_t)(j1 - 1) * ldbt + k, K - k);
             GAN__UNROLL
-            for (s = 0; s < GAN__VL; s++) acc[s] = gan__vfma(gan__vload_part(ar[s] + k, K - k), s & 1 ? b1 : b0, acc[s]);
+            for (s = 0; s < GAN__VL; s++) acc[s] = gan__vfma(gan__vload_part(an + row[s] + k, K - k), s & 1 ? b1 : b0, acc[s]);
         }
         total = gan__vadd(gan__vload(start), gan__vsums(acc));
         if (ldc == (size_t)(j1 - j0)) {  /* the slice is all of C: its rows are contiguous */
