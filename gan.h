@@ -1391,21 +1391,22 @@ static void gan__dW_narrow(float *s, size_t sp, size_t sq, const float *u, size_
     float part[GAN__VL];
     int p, n, m, q, l;
     for (p = p0; p < p1; p += GAN__VL) {
-        gan__vec acc[2][4];     /* [q - q0][n mod 4]; one column of V fills both rows alike */
+        gan__vec acc[2][4], sum[2];     /* [q - q0][n mod 4]; one column of V fills both rows alike */
         GAN__UNROLL
         for (m = 0; m < 4; m++) acc[0][m] = acc[1][m] = gan__vzero();
         for (n = 0; n < B; n += 4)
             GAN__UNROLL
             for (m = 0; m < 4; m++)
-                if (n + m < B) {
+                if (m == 0 || n + m < B) {
                     const gan__vec un = gan__vload_part(u + (size_t)(n + m) * ldu + p, p1 - p);
                     const float *vn = v + (size_t)(n + m) * ldv;
                     acc[0][m] = gan__vfma(un, gan__vset1(vn[q0]), acc[0][m]);
                     acc[1][m] = gan__vfma(un, gan__vset1(vn[q1 - 1]), acc[1][m]);
                 }
+        GAN__UNROLL
+        for (q = 0; q < 2; q++) sum[q] = gan__vadd(gan__vadd(acc[q][0], acc[q][1]), gan__vadd(acc[q][2], acc[q][3]));
         for (q = q0; q < q1; q++) {
-            gan__vec *a = acc[q - q0];
-            gan__vstore(part, gan__vadd(gan__vadd(a[0], a[1]), gan__vadd(a[2], a[3])));
+            gan__vstore(part, q == q0 ? sum[0] : sum[1]);
             for (l = 0; l < GAN__VL && p + l < p1; l++) s[(size_t)(p + l) * sp + (size_t)q * sq] += part[l];
         }
     }
