@@ -1210,17 +1210,17 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
 {
     float panel[GAN__KC * GAN__NR];
     int k0, i, j, k;
-    if (K <= 2) {   /* one or two FMAs a row would not pay for a tile's setup: B's rows stay in registers */
+    if (K <= 2 && !accumulate) {    /* one or two FMAs a row would not pay for a tile's setup */
         for (j = col0; j < col1; j += GAN__VL) {
             const int cols = col1 - j;  /* gan__vload_part and gan__vstore_part use min(cols, VL) */
             const gan__vec b0 = gan__vload_part(b + j, cols), b1 = K > 1 ? gan__vload_part(b + ldb + j, cols) : b0;
             const gan__vec init = bias ? gan__vload_part(bias + j, cols) : gan__vzero();
             for (i = 0; i < M; i++) {
                 const float *ai = a + (size_t)i * a_rs;
-                float *ci = c + (size_t)i * ldc + j;
-                gan__vec acc = gan__vfma(gan__vset1(ai[0]), b0, accumulate ? gan__vload_part(ci, cols) : init);
+                gan__vec acc = gan__vfma(gan__vset1(ai[0]), b0, init);
                 if (K > 1) acc = gan__vfma(gan__vset1(ai[a_cs]), b1, acc);
-                gan__vstore_part(ci, acc, cols);
+                if (cols >= GAN__VL) gan__vstore(c + (size_t)i * ldc + j, acc);
+                else gan__vstore_part(c + (size_t)i * ldc + j, acc, cols);
             }
         }
         return;
