@@ -918,6 +918,10 @@ static GAN__MAYBE_UNUSED void gan__dense_backward_params_ref(float *dW, float *d
                       time; for each k a row of B is loaded once and each A[r][k] is broadcast.
      dx = dy W^T:     each dx[n][i] is a dot product along o; a tile of DR rows of dy and WR
                       rows of W keeps DR x WR vector accumulators, summed across lanes at the end.
+   Layers one or two wide (the quadratic demo's 2-16-16-2-1) would leave most lanes of these
+   tiles empty and take paths of their own: a gemm with K <= 2 runs row by row, outputs one or
+   two wide are dot products summed across lanes VL at a time (gan__dot_narrow), and dW with
+   I or O <= 2 is a sum over the batch with vectors along the wider side (gan__dW_narrow).
    Every output element is computed by the same operations in the same order wherever it sits
    in a tile, so results do not depend on how the work is split (GAN_THREADS) and are the same
    run to run. The vector type below is chosen at compile time: AVX-512, AVX2 with FMA, NEON on
@@ -1330,7 +1334,8 @@ static void gan__dot_narrow(float *c, size_t ldc, const float *a, size_t lda, co
             const gan__vec b0 = gan__vload_part(bt + (size_t)j0 * ldbt + k, K - k);
             const gan__vec b1 = gan__vload_part(bt + (size_t)(j1 - 1) * ldbt + k, K - k);
             GAN__UNROLL
-            for (s = 0; s < GAN__VL; s++) acc[s] = gan__vfma(gan__vload_part(an + row[s] + k, K - k), s & 1 ? b1 : b0, acc[s]);
+            for (s = 0; s < GAN__VL; s++)
+                acc[s] = gan__vfma(gan__vload_part(an + row[s] + k, K - k), s & 1 ? b1 : b0, acc[s]);
         }
         total = gan__vadd(gan__vload(start), gan__vsums(acc));
         if (ldc == (size_t)(j1 - j0)) {  /* the slice is all of C: its rows are contiguous */
