@@ -918,10 +918,21 @@ static GAN__MAYBE_UNUSED void gan__dense_backward_params_ref(float *dW, float *d
                       time; for each k a row of B is loaded once and each A[r][k] is broadcast.
      dx = dy W^T:     each dx[n][i] is a dot product along o; a tile of DR rows of dy and WR
                       rows of W keeps DR x WR vector accumulators, summed across lanes at the end.
+   Layers one or two wide (the quadratic demo's 2-16-16-2-1) would leave most lanes of these
+   tiles empty and take paths of their own: a gemm with K <= 2 runs row by row, outputs one or
+   two wide are dot products summed across lanes VL at a time (gan__dot_narrow), and dW with
+   I or O <= 2 is a sum over the batch with vectors along the wider side (gan__dW_narrow).
    Every output element is computed by the same operations in the same order wherever it sits
    in a tile, so results do not depend on how the work is split (GAN_THREADS) and are the same
    run to run. The vector type below is chosen at compile time: AVX-512, AVX2 with FMA, NEON on
    AArch64, or plain C arrays of 4 floats that the compiler may vectorise on its own. */
+/* The loops over a register tile must be unrolled for its accumulators to live in registers;
+   GCC and Clang do it at -O2 when asked. */
+#if defined(__GNUC__)
+#define GAN__UNROLL _Pragma("GCC unroll 16")
+#else
+#define GAN__UNROLL
+#endif
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #define GAN__VL 16          /* floats per vector */
@@ -977,6 +988,28 @@ static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan_
 #undef GAN__HALVES
     _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
 }
+/* Lane j of the result = the sum of the lanes of v[j], by the same tree for every j: pairs of
+   vectors add their halves, then their quarters, eighths and sixteenths. Taking the vectors
+   in this order brings the sums out in lane order. */
+static inline gan__vec gan__vsums(const gan__vec *v)
+{
+    static const int order[16] = { 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15 };
+    __m512 h[8], q[4], e[2];
+    int j;
+    GAN__UNROLL
+    for (j = 0; j < 8; j++) {
+        const __m512 a = v[order[2 * j]], b = v[order[2 * j + 1]];
+        h[j] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+    }
+    GAN__UNROLL
+    for (j = 0; j < 4; j++)
+        q[j] = _mm512_add_ps(_mm512_shuffle_f32x4(h[2 * j], h[2 * j + 1], 0x88),
+                             _mm512_shuffle_f32x4(h[2 * j], h[2 * j + 1], 0xDD));
+    GAN__UNROLL
+    for (j = 0; j < 2; j++)
+        e[j] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0x44), _mm512_shuffle_ps(q[2 * j], q[2 * j + 1], 0xEE));
+    return _mm512_add_ps(_mm512_shuffle_ps(e[0], e[1], 0x88), _mm512_shuffle_ps(e[0], e[1], 0xDD));
+}
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define GAN__VL 8
@@ -1024,6 +1057,21 @@ static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan_
 {
     const __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
     _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+}
+static inline gan__vec gan__vsums(const gan__vec *v)
+{
+    static const int order[8] = { 0, 4, 1, 5, 2, 6, 3, 7 };
+    __m256 h[4], q[2];
+    int j;
+    GAN__UNROLL
+    for (j = 0; j < 4; j++) {
+        const __m256 a = v[order[2 * j]], b = v[order[2 * j + 1]];
+        h[j] = _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+    }
+    GAN__UNROLL
+    for (j = 0; j < 2; j++)
+        q[j] = _mm256_add_ps(_mm256_shuffle_ps(h[2 * j], h[2 * j + 1], 0x44), _mm256_shuffle_ps(h[2 * j], h[2 * j + 1], 0xEE));
+    return _mm256_add_ps(_mm256_shuffle_ps(q[0], q[1], 0x88), _mm256_shuffle_ps(q[0], q[1], 0xDD));
 }
 #elif defined(__ARM_NEON) && defined(__aarch64__)
 #include <arm_neon.h>
@@ -1134,6 +1182,14 @@ static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan_
     s[3] = (d.v[0] + d.v[1]) + (d.v[2] + d.v[3]);
 }
 #endif
+#if GAN__VL == 4
+static inline gan__vec gan__vsums(const gan__vec *v)
+{
+    float s[4];
+    gan__vsum4(s, v[0], v[1], v[2], v[3]);
+    return gan__vload(s);
+}
+#endif
 
 #define GAN__NR (GAN__NV * GAN__VL)   /* gemm tile: columns of C */
 /* The next column panel of B is asked for ahead of time: its rows lie N floats apart, often
@@ -1142,13 +1198,6 @@ static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan_
 #define GAN__PREFETCH(p) __builtin_prefetch(p)
 #else
 #define GAN__PREFETCH(p) ((void)0)
-#endif
-/* The loops over a register tile must be unrolled for its accumulators to live in registers;
-   GCC and Clang do it at -O2 when asked. */
-#if defined(__GNUC__)
-#define GAN__UNROLL _Pragma("GCC unroll 16")
-#else
-#define GAN__UNROLL
 #endif
 /* In the dot tile each row of W is loaded once and used DR times; GCC would rather fold the
    load into every FMA, which doubles the loads. An empty asm that claims to change the vector
@@ -1239,6 +1288,21 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
 {
     float panel[GAN__KC * GAN__NR];
     int k0, i, j, k;
+    if (K <= 2 && !accumulate) {    /* one or two FMAs a row would not pay for a tile's setup */
+        for (j = col0; j < col1; j += GAN__VL) {
+            const int cols = col1 - j;  /* gan__vload_part and gan__vstore_part use min(cols, VL) */
+            const gan__vec b0 = gan__vload_part(b + j, cols), b1 = K > 1 ? gan__vload_part(b + ldb + j, cols) : b0;
+            const gan__vec init = bias ? gan__vload_part(bias + j, cols) : gan__vzero();
+            for (i = 0; i < M; i++) {
+                const float *ai = a + (size_t)i * a_rs;
+                gan__vec acc = gan__vfma(gan__vset1(ai[0]), b0, init);
+                if (K > 1) acc = gan__vfma(gan__vset1(ai[a_cs]), b1, acc);
+                if (cols >= GAN__VL) gan__vstore(c + (size_t)i * ldc + j, acc);
+                else gan__vstore_part(c + (size_t)i * ldc + j, acc, cols);
+            }
+        }
+        return;
+    }
     for (k0 = 0; k0 < K; k0 += GAN__KC) {
         const int kc = K - k0 < GAN__KC ? K - k0 : GAN__KC;
         for (j = col0; j < col1; j += GAN__NR) {
@@ -1315,11 +1379,61 @@ static void gan__dot_tile(float *dx, size_t ldx, const float *dy, const float *W
     }
 }
 
+/* Narrow outputs, one or two columns: C[n][j] = init[j] (or 0) + sum_k A[n][k] Bt[j][k] for
+   n < M and j0 <= j < j1 <= j0 + 2, with rows of A and Bt lda and ldbt floats apart. The gemm
+   tile would fill one or two lanes of a vector; here each output is a dot product along a row
+   of A, and VL of them (VL or VL/2 rows of C) are summed across lanes at once by gan__vsums. */
+static void gan__dot_narrow(float *c, size_t ldc, const float *a, size_t lda, const float *bt, size_t ldbt,
+                            const float *init, int M, int K, int j0, int j1)
+{
+    const int shift = j1 - j0 - 1;      /* output s of a group: row s >> shift, column j0 + (s & shift) */
+    const int group = GAN__VL >> shift; /* rows of C per group */
+    float start[GAN__VL], sums[GAN__VL];
+    size_t row[GAN__VL];                /* output s of a group reads row n + row[s] of A, offset in floats */
+    int n, s, k;
+    for (s = 0; s < GAN__VL; s++) {
+        start[s] = init ? init[j0 + (s & shift)] : 0.0f;
+        row[s] = (size_t)(s >> shift) * lda;
+    }
+    for (n = 0; n < M; n += group) {
+        const int rows = M - n < group ? M - n : group;
+        const float *an = a + (size_t)n * lda;
+        gan__vec acc[GAN__VL], total;
+        if (rows < group)               /* the last group: rows past the last repeat it */
+            for (s = 0; s < GAN__VL; s++) row[s] = (size_t)((s >> shift) < rows ? s >> shift : rows - 1) * lda;
+        GAN__UNROLL
+        for (s = 0; s < GAN__VL; s++) acc[s] = gan__vzero();
+        for (k = 0; k < K; k += GAN__VL) {
+            /* the two columns of Bt, or the one twice; gan__vload_part reads min(K - k, VL) */
+            const gan__vec b0 = gan__vload_part(bt + (size_t)j0 * ldbt + k, K - k);
+            const gan__vec b1 = gan__vload_part(bt + (size_t)(j1 - 1) * ldbt + k, K - k);
+            GAN__UNROLL
+            for (s = 0; s < GAN__VL; s++)
+                acc[s] = gan__vfma(gan__vload_part(an + row[s] + k, K - k), s & 1 ? b1 : b0, acc[s]);
+        }
+        total = gan__vadd(gan__vload(start), gan__vsums(acc));
+        if (ldc == (size_t)(j1 - j0)) {  /* the slice is all of C: its rows are contiguous */
+            gan__vstore_part(c + (size_t)n * ldc, total, rows << shift);
+            continue;
+        }
+        gan__vstore(sums, total);
+        for (s = 0; s < rows << shift; s++) c[(size_t)(n + (s >> shift)) * ldc + j0 + (s & shift)] = sums[s];
+    }
+}
+
 /* The three dense products on a slice of their outputs: columns [o0, o1) of y and dW,
    columns [i0, i1) of dx. */
 static void gan__dense_forward_fast(float *y, const float *x, const float *W, const float *b, int B, int I, int O,
                                     int o0, int o1)
 {
+    if (O <= 2 && I > 2 && I <= GAN__KC * GAN__NR / 2) {
+        float wt[GAN__KC * GAN__NR];    /* W^T (O, I) */
+        int i, o;
+        for (i = 0; i < I; i++)
+            for (o = 0; o < O; o++) wt[(size_t)o * I + i] = W[(size_t)i * O + o];
+        gan__dot_narrow(y, (size_t)O, x, (size_t)I, wt, (size_t)I, b, B, I, o0, o1);
+        return;
+    }
     gan__gemm(y, (size_t)O, x, (size_t)I, 1, W, (size_t)O, b, 0, B, I, o0, o1);
 }
 
@@ -1327,6 +1441,10 @@ static void gan__dense_backward_input_fast(float *dx, const float *dy, const flo
                                            int i0, int i1)
 {
     int n, i, o;
+    if (I <= 2 && O > 2) {
+        gan__dot_narrow(dx, (size_t)I, dy, (size_t)O, W, (size_t)O, NULL, B, O, i0, i1);
+        return;
+    }
     /* Dot products only a few vectors long spend more on summing lanes than on multiplying.
        For such small layers dx = dy W^T runs as a gemm against W^T, transposed onto the stack. */
     if (O < 4 * GAN__VL && (size_t)I * O <= GAN__KC * GAN__NR) {
@@ -1342,20 +1460,57 @@ static void gan__dense_backward_input_fast(float *dx, const float *dy, const flo
                           B - n < GAN__DR ? B - n : GAN__DR, i1 - i < GAN__WR ? i1 - i : GAN__WR, O);
 }
 
+/* dW += x^T dy when I or O is 1 or 2, as S[p][q] += sum_n U[n][p] V[n][q] for p in [p0, p1) and
+   q in [q0, q1), q1 - q0 <= 2, with S[p][q] at s[p sp + q sq]: vectors along p, V[n][q]
+   broadcast. Each (p, q) keeps four partial sums, over n = 0, 1, 2, 3 mod 4, so that four
+   chains of FMAs run side by side instead of one chain B long. */
+static void gan__dW_narrow(float *s, size_t sp, size_t sq, const float *u, size_t ldu, int p0, int p1,
+                           const float *v, size_t ldv, int q0, int q1, int B)
+{
+    float part[GAN__VL];
+    int p, n, m, q, l;
+    for (p = p0; p < p1; p += GAN__VL) {
+        gan__vec acc[2][4], sum[2];     /* [q - q0][n mod 4]; one column of V fills both rows alike */
+        GAN__UNROLL
+        for (m = 0; m < 4; m++) acc[0][m] = acc[1][m] = gan__vzero();
+        for (n = 0; n < B; n += 4)
+            GAN__UNROLL
+            for (m = 0; m < 4; m++)
+                if (m == 0 || n + m < B) {
+                    const gan__vec un = gan__vload_part(u + (size_t)(n + m) * ldu + p, p1 - p);
+                    const float *vn = v + (size_t)(n + m) * ldv;
+                    acc[0][m] = gan__vfma(un, gan__vset1(vn[q0]), acc[0][m]);
+                    acc[1][m] = gan__vfma(un, gan__vset1(vn[q1 - 1]), acc[1][m]);
+                }
+        GAN__UNROLL
+        for (q = 0; q < 2; q++) sum[q] = gan__vadd(gan__vadd(acc[q][0], acc[q][1]), gan__vadd(acc[q][2], acc[q][3]));
+        for (q = q0; q < q1; q++) {
+            gan__vstore(part, q == q0 ? sum[0] : sum[1]);
+            for (l = 0; l < GAN__VL && p + l < p1; l++) s[(size_t)(p + l) * sp + (size_t)q * sq] += part[l];
+        }
+    }
+}
+
 static void gan__dense_backward_params_fast(float *dW, float *db, const float *dy, const float *x, int B, int I,
                                             int O, int o0, int o1)
 {
-    int n, o;
+    int n, m, o;
+    if (O <= 2) gan__dW_narrow(dW, (size_t)O, 1, x, (size_t)I, 0, I, dy, (size_t)O, o0, o1, B);
+    else if (I <= 2) gan__dW_narrow(dW, 1, (size_t)O, dy, (size_t)O, o0, o1, x, (size_t)I, 0, I, B);
     /* dW (I, O) += A dy with A[i][n] = x[n][i]: rows of A are columns of x. */
-    gan__gemm(dW, (size_t)O, x, 1, (size_t)I, dy, (size_t)O, NULL, 1, I, B, o0, o1);
-    /* db[o] += dy[0][o] + dy[1][o] + ..., in the reference's order. */
-    for (o = o0; o + GAN__VL <= o1; o += GAN__VL) {
-        gan__vec s = gan__vload(db + o);
-        for (n = 0; n < B; n++) s = gan__vadd(s, gan__vload(dy + (size_t)n * O + o));
-        gan__vstore(db + o, s);
+    else gan__gemm(dW, (size_t)O, x, 1, (size_t)I, dy, (size_t)O, NULL, 1, I, B, o0, o1);
+    /* db[o] += sum_n dy[n][o], as four partial sums over n mod 4 (four chains of additions). */
+    for (o = o0; o < o1; o += GAN__VL) {
+        gan__vec s[4];
+        GAN__UNROLL
+        for (m = 0; m < 4; m++) s[m] = gan__vzero();
+        for (n = 0; n < B; n += 4)
+            GAN__UNROLL
+            for (m = 0; m < 4; m++)
+                if (n + m < B) s[m] = gan__vadd(s[m], gan__vload_part(dy + (size_t)(n + m) * O + o, o1 - o));
+        gan__vstore_part(db + o, gan__vadd(gan__vload_part(db + o, o1 - o),
+                                           gan__vadd(gan__vadd(s[0], s[1]), gan__vadd(s[2], s[3]))), o1 - o);
     }
-    for (; o < o1; o++)
-        for (n = 0; n < B; n++) db[o] += dy[(size_t)n * O + o];
 }
 
 /* tanh on the fast path (the reference is tanhf). tanh is odd; with a = |x|, tanh(a) is

@@ -140,6 +140,38 @@ static void check_threads(gan_model *m, gan_rng *r, int B, int I, int O)
     free(x); free(W); free(b); free(dy);
 }
 
+/* The fast products at (B, I, O) as one call and as one call per output column: the same
+   bits, as GAN_THREADS may cut the columns anywhere a tile ends. */
+static void check_column_slices(gan_rng *r, int B, int I, int O)
+{
+#ifndef GAN_NO_SIMD
+    float *x = random_floats(r, (size_t)B * I), *W = random_floats(r, (size_t)I * O);
+    float *b = random_floats(r, (size_t)O), *dy = random_floats(r, (size_t)B * O);
+    float *out[2][4];
+    int t, k, same = 1;
+    for (t = 0; t < 2; t++) {
+        out[t][0] = (float *)malloc(sizeof(float) * B * O);
+        out[t][1] = (float *)malloc(sizeof(float) * B * I);
+        out[t][2] = (float *)calloc((size_t)I * O, sizeof(float));
+        out[t][3] = (float *)calloc((size_t)O, sizeof(float));
+        for (k = 0; k < (t ? O : 1); k++) {
+            gan__dense_forward_fast(out[t][0], x, W, b, B, I, O, t ? k : 0, t ? k + 1 : O);
+            gan__dense_backward_params_fast(out[t][2], out[t][3], dy, x, B, I, O, t ? k : 0, t ? k + 1 : O);
+        }
+        for (k = 0; k < (t ? I : 1); k++) gan__dense_backward_input_fast(out[t][1], dy, W, B, I, O, t ? k : 0, t ? k + 1 : I);
+    }
+    same &= !memcmp(out[0][0], out[1][0], sizeof(float) * B * O);
+    same &= !memcmp(out[0][1], out[1][1], sizeof(float) * B * I);
+    same &= !memcmp(out[0][2], out[1][2], sizeof(float) * I * O);
+    same &= !memcmp(out[0][3], out[1][3], sizeof(float) * O);
+    CHECK(same, "B=%d I=%d O=%d: one call and one call per column do not give the same bits", B, I, O);
+    for (t = 0; t < 2; t++) { free(out[t][0]); free(out[t][1]); free(out[t][2]); free(out[t][3]); }
+    free(x); free(W); free(b); free(dy);
+#else
+    (void)r; (void)B; (void)I; (void)O;
+#endif
+}
+
 /* gan_optim_step against its formulas written out one parameter at a time. */
 static void check_optimizer(gan_rng *r, gan_optim_config cfg, const char *name, size_t n)
 {
@@ -278,7 +310,9 @@ int main(void)
     static const int model[][3] = { { 64, 100, 128 }, { 64, 128, 256 }, { 64, 256, 512 }, { 64, 512, 1024 },
                                     { 64, 1024, 784 }, { 64, 784, 512 }, { 64, 512, 256 }, { 64, 256, 1 },
                                     { 256, 2, 16 }, { 256, 16, 16 }, { 256, 16, 2 }, { 256, 2, 1 } };
+    static const int batch[] = { 1, 15, 16, 17, 255, 256, 257 }, width[] = { 1, 2, 3, 16, 17, 40 };
     const int n_odd = (int)(sizeof odd / sizeof odd[0]), n_model = (int)(sizeof model / sizeof model[0]);
+    const int n_batch = (int)(sizeof batch / sizeof batch[0]), n_width = (int)(sizeof width / sizeof width[0]);
     gan_layer layers[1];
     gan_model *m;
     gan_rng r;
@@ -291,6 +325,14 @@ int main(void)
             for (c = 0; c < n_odd; c++) check_shape(&r, odd[a], odd[b], odd[c], "odd");
     for (a = 0; a < n_model; a++) check_shape(&r, model[a][0], model[a][1], model[a][2], "model");
     CHECK(n_shapes == n_odd * n_odd * n_odd + n_model, "ran %d shapes", n_shapes);
+    /* layers one, two or three wide on either side, with every kind of final block of rows */
+    for (a = 0; a < n_batch; a++)
+        for (b = 0; b < n_width; b++)
+            for (c = 0; c < n_width; c++)
+                if (width[b] <= 3 || width[c] <= 3) {
+                    check_shape(&r, batch[a], width[b], width[c], "narrow");
+                    check_column_slices(&r, batch[a], width[b], width[c]);
+                }
 
     layers[0] = gan_dense(1);
     m = gan_model_new(1, layers, 1, 1, NULL);
