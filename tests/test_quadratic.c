@@ -274,14 +274,15 @@ static void test_training(void)
     check_svg(OUT_DIR "quadratic_features.svg", "circle", 3 * B * r.n_ckpt + 3, 0);
     check_svg(OUT_DIR "quadratic_features.svg", "polygon", 3 * r.n_ckpt + 1, 0);
 
-    /* The generator checkpoint loads with the sampling API and draws points on the curve. */
+    /* The generator checkpoint loads with the sampling API and draws points on the curve, by
+       the same bound as the trained generator's points above (fresh noise, 500 points). */
     CHECK(gan_save_generator(r.g, OUT_DIR "quadratic_generator.gan", &err) == 0, "save: %s", err.message);
     sampler = gan_sampler_load(OUT_DIR "quadratic_generator.gan", 3, &err);
     CHECK(sampler != NULL, "gan_sampler_load: %s", err.message);
     if (sampler) {
         quad_quality q;
         CHECK(gan_sampler_sample(sampler, points, 500, &err) == 0, "sample: %s", err.message);
-        CHECK(quad_measure(points, 500, c.scale, &q) == 0 && q.err < 0.05, "sampler's points are off the curve (%.4f)",
+        CHECK(quad_measure(points, 500, c.scale, &q) == 0 && q.err < 0.1, "sampler's points are off the curve (%.4f)",
               q.err);
         gan_sampler_free(sampler);
     }
