@@ -231,7 +231,9 @@ static double pass_flops(const gan_layer *l, int n, int in, int B, int forward, 
 
 /* The dense FLOPs of one gan_train_step, as gan.h runs it: the G step runs G forward, D
    forward, D backward to its input (no dW), G backward (no dx at G's first layer); a D step
-   runs D forward and backward (dW, no dx at D's first layer) on real and on fake. */
+   runs D forward and backward (dW, no dx at D's first layer) on real and on fake, except that
+   in the PyTorch-GAN order it reuses the G step's forward pass over the fakes (D has neither
+   dropout nor BatchNorm in these cases). */
 static double step_flops(const bench_case *c)
 {
     const int B = c->batch;
@@ -240,7 +242,7 @@ static double step_flops(const bench_case *c)
     const double g_update = g_fwd + d_fwd + pass_flops(c->d, c->nd, c->data_dim, B, 0, 0, 1) +
                             pass_flops(c->g, c->ng, c->z_dim, B, 0, 1, 0);
     const double d_update = 2 * (d_fwd + pass_flops(c->d, c->nd, c->data_dim, B, 0, 1, 0));
-    if (c->cfg.g_first) return g_update + d_update;
+    if (c->cfg.g_first) return g_update + d_update - d_fwd;
     return g_fwd * (c->cfg.same_batch ? 1 : c->cfg.d_steps) + c->cfg.d_steps * d_update + c->cfg.g_steps * g_update;
 }
 
