@@ -3,11 +3,12 @@
 #
 # 0. Fidelity (when PyTorch is installed): bench/quadratic_dump.c writes gan.h's initial weights,
 #    batches and per-update losses for 30 iterations; the port replays them and must agree.
-# 1. Speed: the default 10,001-iteration run of build/quadratic (-O2, then -O2 -march=native)
+# 1. Speed: the default 10,001-iteration run of examples/quadratic.c built with -O2 (portable
+#    kernels, build/quadratic-portable) and -O2 -march=native (build/quadratic-native, as `make`)
 #    and of bench/quadratic_torch.py (one thread), one after the other in this one run.
 #    Prints each one's wall time (whole process) and training-loop time, and the ratios.
 #    The PyTorch part is skipped, with a message, when python3-torch is not installed.
-# 2. Quality: build/quadratic --quality 5 (seeds 1-5, default settings); skip with QUALITY=0.
+# 2. Quality: build/quadratic-native --quality 5 (seeds 1-5, default settings); skip with QUALITY=0.
 #
 # Usage: sh bench/quadratic.sh [extra flags for both programs, e.g. --iterations 2001]
 # Environment: CC (default cc), PYTHON (default /usr/bin/python3), QUALITY (1).
@@ -19,7 +20,7 @@ QUALITY=${QUALITY:-1}
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 mkdir -p build out/bench-quadratic
 WARN="-std=c99 -Wall -Wextra -pedantic"
-$CC -O2 $WARN -o build/quadratic examples/quadratic.c -lm || exit 1
+$CC -O2 $WARN -o build/quadratic-portable examples/quadratic.c -lm || exit 1
 $CC -O2 -march=native $WARN -o build/quadratic-native examples/quadratic.c -lm || exit 1
 $CC -O2 $WARN -o build/quadratic_dump bench/quadratic_dump.c -lm || exit 1
 
@@ -43,7 +44,7 @@ fi
 echo "quadratic demo, speed: $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $(nproc) cores, CC=$CC $($CC --version | head -n 1)"
 echo "flags for both programs: ${*:-(defaults: 10,001 iterations, batch 256, 10 D + 10 G updates)}"
 L=out/bench-quadratic
-c_wall=$(timed $L/c-O2.log ./build/quadratic --out $L/c-O2 --progress 100000000 "$@")
+c_wall=$(timed $L/c-O2.log ./build/quadratic-portable --out $L/c-O2 --progress 100000000 "$@")
 n_wall=$(timed $L/c-native.log ./build/quadratic-native --out $L/c-native --progress 100000000 "$@")
 c_loop=$(loop_time $L/c-O2.log)
 n_loop=$(loop_time $L/c-native.log)
@@ -64,6 +65,6 @@ fi
 
 if [ "$QUALITY" != 0 ]; then
     echo
-    echo "quadratic demo, quality over 5 seeds (build/quadratic --quality 5 $*):"
-    ./build/quadratic --quality 5 "$@"
+    echo "quadratic demo, quality over 5 seeds (build/quadratic-native --quality 5 $*):"
+    ./build/quadratic-native --quality 5 "$@"
 fi
