@@ -173,8 +173,10 @@ GANDEF const float *gan_model_forward(gan_model *m, const float *x, int batch, i
 
 /* Backpropagates dy = dLoss/d(output) (batch, output_dim) through the last forward pass.
    With GAN_GRAD_PARAMS the parameter gradients are *added* to the model's gradient buffer;
-   if dx is not NULL, dLoss/d(input) (batch, input_dim) is written there. */
-enum { GAN_GRAD_PARAMS = 1 };
+   with GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE they replace it: the same bits as
+   gan_model_zero_grad and then GAN_GRAD_PARAMS, without the extra pass over the buffer.
+   If dx is not NULL, dLoss/d(input) (batch, input_dim) is written there. */
+enum { GAN_GRAD_PARAMS = 1, GAN_GRAD_OVERWRITE = 2 };
 GANDEF int gan_model_backward(gan_model *m, const float *dy, float *dx, int flags, gan_error *err);
 
 GANDEF void   gan_model_zero_grad(gan_model *m);
@@ -894,11 +896,15 @@ static GAN__MAYBE_UNUSED void gan__dense_backward_input_ref(float *dx, const flo
     }
 }
 
-/* dL/dW += x^T dy, dL/db += sum over the batch of dy. */
+/* dL/dW += x^T dy, dL/db += sum over the batch of dy; without accumulate, from zero. */
 static GAN__MAYBE_UNUSED void gan__dense_backward_params_ref(float *dW, float *db, const float *dy, const float *x,
-                                                             int B, int I, int O)
+                                                             int B, int I, int O, int accumulate)
 {
     int n, i, o;
+    if (!accumulate) {
+        memset(dW, 0, sizeof(float) * (size_t)I * O);
+        memset(db, 0, sizeof(float) * (size_t)O);
+    }
     for (n = 0; n < B; n++) {
         const float *dyn = dy + (size_t)n * O;
         const float *xn = x + (size_t)n * I;
@@ -1465,7 +1471,7 @@ static void gan__dense_backward_input_fast(float *dx, const float *dy, const flo
    broadcast. Each (p, q) keeps four partial sums, over n = 0, 1, 2, 3 mod 4, so that four
    chains of FMAs run side by side instead of one chain B long. */
 static void gan__dW_narrow(float *s, size_t sp, size_t sq, const float *u, size_t ldu, int p0, int p1,
-                           const float *v, size_t ldv, int q0, int q1, int B)
+                           const float *v, size_t ldv, int q0, int q1, int B, int accumulate)
 {
     float part[GAN__VL];
     int p, n, m, q, l;
@@ -1486,20 +1492,24 @@ static void gan__dW_narrow(float *s, size_t sp, size_t sq, const float *u, size_
         for (q = 0; q < 2; q++) sum[q] = gan__vadd(gan__vadd(acc[q][0], acc[q][1]), gan__vadd(acc[q][2], acc[q][3]));
         for (q = q0; q < q1; q++) {
             gan__vstore(part, q == q0 ? sum[0] : sum[1]);
-            for (l = 0; l < GAN__VL && p + l < p1; l++) s[(size_t)(p + l) * sp + (size_t)q * sq] += part[l];
+            for (l = 0; l < GAN__VL && p + l < p1; l++) {
+                float *out = s + (size_t)(p + l) * sp + (size_t)q * sq;
+                *out = (accumulate ? *out : 0.0f) + part[l];
+            }
         }
     }
 }
 
 static void gan__dense_backward_params_fast(float *dW, float *db, const float *dy, const float *x, int B, int I,
-                                            int O, int o0, int o1)
+                                            int O, int o0, int o1, int accumulate)
 {
     int n, m, o;
-    if (O <= 2) gan__dW_narrow(dW, (size_t)O, 1, x, (size_t)I, 0, I, dy, (size_t)O, o0, o1, B);
-    else if (I <= 2) gan__dW_narrow(dW, 1, (size_t)O, dy, (size_t)O, o0, o1, x, (size_t)I, 0, I, B);
+    if (O <= 2) gan__dW_narrow(dW, (size_t)O, 1, x, (size_t)I, 0, I, dy, (size_t)O, o0, o1, B, accumulate);
+    else if (I <= 2) gan__dW_narrow(dW, 1, (size_t)O, dy, (size_t)O, o0, o1, x, (size_t)I, 0, I, B, accumulate);
     /* dW (I, O) += A dy with A[i][n] = x[n][i]: rows of A are columns of x. */
-    else gan__gemm(dW, (size_t)O, x, 1, (size_t)I, dy, (size_t)O, NULL, 1, I, B, o0, o1);
-    /* db[o] += sum_n dy[n][o], as four partial sums over n mod 4 (four chains of additions). */
+    else gan__gemm(dW, (size_t)O, x, 1, (size_t)I, dy, (size_t)O, NULL, accumulate, I, B, o0, o1);
+    /* db[o] += sum_n dy[n][o], as four partial sums over n mod 4 (four chains of additions).
+       Without accumulate, every output starts from 0, as if gan_model_zero_grad had run. */
     for (o = o0; o < o1; o += GAN__VL) {
         gan__vec s[4];
         GAN__UNROLL
@@ -1508,7 +1518,7 @@ static void gan__dense_backward_params_fast(float *dW, float *db, const float *d
             GAN__UNROLL
             for (m = 0; m < 4; m++)
                 if (n + m < B) s[m] = gan__vadd(s[m], gan__vload_part(dy + (size_t)(n + m) * O + o, o1 - o));
-        gan__vstore_part(db + o, gan__vadd(gan__vload_part(db + o, o1 - o),
+        gan__vstore_part(db + o, gan__vadd(accumulate ? gan__vload_part(db + o, o1 - o) : gan__vzero(),
                                            gan__vadd(gan__vadd(s[0], s[1]), gan__vadd(s[2], s[3]))), o1 - o);
     }
 }
@@ -1562,6 +1572,7 @@ enum { GAN__FORWARD, GAN__INPUT_GRAD, GAN__PARAM_GRAD };
 typedef struct gan__dense_job {
     int product;                /* GAN__FORWARD, GAN__INPUT_GRAD or GAN__PARAM_GRAD */
     int B, I, O;
+    int accumulate;             /* GAN__PARAM_GRAD: add to dW and db (else overwrite them) */
     float *y, *dx, *dW, *db;    /* outputs: y (B, O); dx (B, I); dW (I, O), db (O) */
     const float *x, *dy, *W, *b;
 } gan__dense_job;
@@ -1573,7 +1584,8 @@ static void gan__dense_part(const gan__dense_job *j, int part, int parts)
     (void)part; (void)parts;
     if (j->product == GAN__FORWARD) gan__dense_forward_ref(j->y, j->x, j->W, j->b, j->B, j->I, j->O);
     if (j->product == GAN__INPUT_GRAD) gan__dense_backward_input_ref(j->dx, j->dy, j->W, j->B, j->I, j->O);
-    if (j->product == GAN__PARAM_GRAD) gan__dense_backward_params_ref(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O);
+    if (j->product == GAN__PARAM_GRAD)
+        gan__dense_backward_params_ref(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O, j->accumulate);
 #else
     const int n = j->product == GAN__INPUT_GRAD ? j->I : j->O;
     const int tile = j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR;
@@ -1583,7 +1595,7 @@ static void gan__dense_part(const gan__dense_job *j, int part, int parts)
     if (j->product == GAN__FORWARD) gan__dense_forward_fast(j->y, j->x, j->W, j->b, j->B, j->I, j->O, lo, hi);
     if (j->product == GAN__INPUT_GRAD) gan__dense_backward_input_fast(j->dx, j->dy, j->W, j->B, j->I, j->O, lo, hi);
     if (j->product == GAN__PARAM_GRAD)
-        gan__dense_backward_params_fast(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O, lo, hi);
+        gan__dense_backward_params_fast(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O, lo, hi, j->accumulate);
 #endif
 }
 
@@ -1750,11 +1762,11 @@ static void gan__dense_backward_input(gan_model *m, float *dx, const float *dy, 
 }
 
 static void gan__dense_backward_params(gan_model *m, float *dW, float *db, const float *dy, const float *x,
-                                       int B, int I, int O)
+                                       int B, int I, int O, int accumulate)
 {
     gan__dense_job j;
     memset(&j, 0, sizeof j);
-    j.product = GAN__PARAM_GRAD; j.B = B; j.I = I; j.O = O;
+    j.product = GAN__PARAM_GRAD; j.B = B; j.I = I; j.O = O; j.accumulate = accumulate;
     j.dW = dW; j.db = db; j.dy = dy; j.x = x;
     gan__dense(m, &j);
 }
@@ -1987,6 +1999,7 @@ int gan_model_backward(gan_model *m, const float *dy, float *dx, int flags, gan_
 {
     int i;
     const int B = m->batch, param_grads = flags & GAN_GRAD_PARAMS;
+    const int accumulate = !(flags & GAN_GRAD_OVERWRITE);
     const float *grad_out = dy;
     if (B == 0) return gan__fail(err, GAN_ERR_ARGUMENT, "backward: no forward pass to go back through");
     if (!dy) return gan__fail(err, GAN_ERR_ARGUMENT, "backward: dy is NULL");
@@ -1999,13 +2012,17 @@ int gan_model_backward(gan_model *m, const float *dy, float *dx, int flags, gan_
         const size_t n = (size_t)B * L->out;
         switch (L->spec.kind) {
         case GAN_DENSE:
-            if (param_grads) gan__dense_backward_params(m, L->dW, L->db, grad_out, x, B, L->in, L->out);
+            if (param_grads) gan__dense_backward_params(m, L->dW, L->db, grad_out, x, B, L->in, L->out, accumulate);
             if (grad_in) gan__dense_backward_input(m, grad_in, grad_out, L->W, B, L->in, L->out);
             break;
         case GAN_ACTIVATION:
             if (grad_in) gan__activation_backward(grad_in, grad_out, x, L->y, n, L->spec.activation, L->spec.slope);
             break;
         case GAN_BATCHNORM:
+            if (param_grads && !accumulate) {   /* 2 floats per feature: zeroing them costs nothing */
+                memset(L->dW, 0, sizeof(float) * (size_t)L->out);
+                memset(L->db, 0, sizeof(float) * (size_t)L->out);
+            }
             gan__batchnorm_backward(L, grad_in, grad_out, B, m->mode, param_grads);
             break;
         case GAN_DROPOUT:
@@ -2540,14 +2557,15 @@ static int gan__nonfinite(gan *g, const char *which, float value, gan_error *err
    computed. Each half is a forward and a backward of its own, so that batch statistics
    are never mixed between real and fake, as in PyTorch-GAN. */
 /* Half of a D update: the loss on D's outputs `logit` for a batch that is all real or all
-   fake, and its gradient added to D's. With report, also the mean output (D(x) or D(G(z))). */
-static float gan__d_half(gan *g, const float *logit, int real, int report, float *mean_output)
+   fake, and its gradient in D's gradient buffer (written by the first half, added by the
+   second). With report, also the mean output (D(x) or D(G(z))). */
+static float gan__d_half(gan *g, const float *logit, int real, int report, int first, float *mean_output)
 {
     const gan_train_config *c = &g->cfg;
     const float loss = gan__loss_d(c->loss, logit, c->batch, real, real ? c->real_label : 0, c->d_loss_scale,
                                    g->d_logit_grad, report);
     if (report) *mean_output = gan__mean_output(c->loss, logit, c->batch);
-    gan_model_backward(g->D, g->d_logit_grad, NULL, GAN_GRAD_PARAMS, NULL);
+    gan_model_backward(g->D, g->d_logit_grad, NULL, GAN_GRAD_PARAMS | (first ? GAN_GRAD_OVERWRITE : 0), NULL);
     return loss;
 }
 
@@ -2564,15 +2582,14 @@ static int gan__d_update(gan *g, const float *real, const float *fake, int fake_
     const float *logit;
     float loss_real, loss_fake = 0, d_loss, d_real = 0, d_fake = 0;
 
-    gan_model_zero_grad(g->D);
-    if (fake_done) loss_fake = gan__d_half(g, g->D->layers[g->D->n_layers - 1].y, 0, report, &d_fake);
+    if (fake_done) loss_fake = gan__d_half(g, g->D->layers[g->D->n_layers - 1].y, 0, report, 1, &d_fake);
     logit = gan_model_forward(g->D, real, B, GAN_TRAIN, NULL, err);
     if (!logit) return err ? err->code : GAN_ERR_ARGUMENT;
-    loss_real = gan__d_half(g, logit, 1, report, &d_real);
+    loss_real = gan__d_half(g, logit, 1, report, !fake_done, &d_real);
     if (!fake_done) {
         logit = gan_model_forward(g->D, fake, B, GAN_TRAIN, NULL, err);
         if (!logit) return err ? err->code : GAN_ERR_ARGUMENT;
-        loss_fake = gan__d_half(g, logit, 0, report, &d_fake);
+        loss_fake = gan__d_half(g, logit, 0, report, 0, &d_fake);
     }
     d_loss = c->d_loss_scale * (loss_real + loss_fake);
     if (!isfinite(d_loss)) return gan__nonfinite(g, "discriminator", d_loss, err);
@@ -2602,8 +2619,7 @@ static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_
     if (!isfinite(g_loss)) return gan__nonfinite(g, "generator", g_loss, err);
     if (report && st) st->g_loss = g_loss;
     gan_model_backward(g->D, g->d_logit_grad, g->fake_grad, 0, NULL);
-    gan_model_zero_grad(g->G);
-    gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS, NULL);
+    gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE, NULL);
     gan_optim_step(g->g_opt, g->G->params, g->G->grads);
     return GAN_OK;
 }

@@ -367,13 +367,13 @@ static void kernel_run(void *p)
     if (a->fast) {
         if (a->which == 0) gan__dense_forward_fast(a->y, a->x, a->W, a->b, a->B, a->I, a->O, 0, a->O);
         if (a->which == 1) gan__dense_backward_input_fast(a->dx, a->dy, a->W, a->B, a->I, a->O, 0, a->I);
-        if (a->which == 2) gan__dense_backward_params_fast(a->dW, a->db, a->dy, a->x, a->B, a->I, a->O, 0, a->O);
+        if (a->which == 2) gan__dense_backward_params_fast(a->dW, a->db, a->dy, a->x, a->B, a->I, a->O, 0, a->O, 1);
         return;
     }
 #endif
     if (a->which == 0) gan__dense_forward_ref(a->y, a->x, a->W, a->b, a->B, a->I, a->O);
     if (a->which == 1) gan__dense_backward_input_ref(a->dx, a->dy, a->W, a->B, a->I, a->O);
-    if (a->which == 2) gan__dense_backward_params_ref(a->dW, a->db, a->dy, a->x, a->B, a->I, a->O);
+    if (a->which == 2) gan__dense_backward_params_ref(a->dW, a->db, a->dy, a->x, a->B, a->I, a->O, 1);
 }
 
 static float *filled(size_t n, gan_rng *r)

@@ -88,15 +88,15 @@ static void check_shape(gan_rng *r, int B, int I, int O, const char *what)
 
     gan__dense_forward_ref(y_ref, x, W, b, B, I, O);
     gan__dense_backward_input_ref(dx_ref, dy, W, B, I, O);
-    gan__dense_backward_params_ref(dW_ref, db_ref, dy, x, B, I, O);
+    gan__dense_backward_params_ref(dW_ref, db_ref, dy, x, B, I, O, 1);
 #ifndef GAN_NO_SIMD
     gan__dense_forward_fast(y_fast, x, W, b, B, I, O, 0, O);
     gan__dense_backward_input_fast(dx_fast, dy, W, B, I, O, 0, I);
-    gan__dense_backward_params_fast(dW_fast, db_fast, dy, x, B, I, O, 0, O);
+    gan__dense_backward_params_fast(dW_fast, db_fast, dy, x, B, I, O, 0, O, 1);
 #else
     gan__dense_forward_ref(y_fast, x, W, b, B, I, O);
     gan__dense_backward_input_ref(dx_fast, dy, W, B, I, O);
-    gan__dense_backward_params_ref(dW_fast, db_fast, dy, x, B, I, O);
+    gan__dense_backward_params_ref(dW_fast, db_fast, dy, x, B, I, O, 1);
 #endif
     ratio = worst_ratio(y_fast, y_ref, sy, (size_t)B * O, I + 1);
     CHECK(ratio <= 1, "%s forward B=%d I=%d O=%d: error %.3g x the bound", what, B, I, O, ratio);
@@ -113,6 +113,41 @@ static void check_shape(gan_rng *r, int B, int I, int O, const char *what)
 
 /* The model's dense entry points (threads and all) twice with one thread and once with two:
    all three results must be the same bits. */
+/* GAN_GRAD_OVERWRITE: whatever the gradient buffer held, the bits of gan_model_zero_grad and
+   then GAN_GRAD_PARAMS; on one and two threads, through dense layers whose inputs or outputs
+   are one or two wide (the narrow kernels), BatchNorm and dropout; B >= 2 for BatchNorm. */
+static void check_overwrite(gan_rng *r, int B)
+{
+    gan_layer l[8];
+    gan_model *m;
+    float *x = random_floats(r, (size_t)B * 2), *dy = random_floats(r, (size_t)B), *zeroed;
+    size_t np, k;
+    int t, same = 1;
+    l[0] = gan_dense(40); l[1] = gan_batchnorm(1e-5f, 0.1f); l[2] = gan_leaky_relu(0.2f); l[3] = gan_dropout(0.3f);
+    l[4] = gan_dense(2); l[5] = gan_activation(GAN_TANH); l[6] = gan_dense(17); l[7] = gan_dense(1);
+    m = gan_model_new(2, l, 8, B, NULL);
+    if (!m) { CHECK(0, "overwrite: no model"); return; }
+    gan_model_init(m, GAN_INIT_PYTORCH, 0, 3);
+    np = gan_model_num_params(m);
+    for (t = 1; t <= 2; t++) {
+        gan_rng drop;
+        gan_model_set_threads(m, t);
+        gan_rng_seed(&drop, 9, 9);
+        if (!gan_model_forward(m, x, B, GAN_TRAIN, &drop, NULL)) { CHECK(0, "overwrite: forward, B=%d", B); break; }
+        gan_model_zero_grad(m);
+        gan_model_backward(m, dy, NULL, GAN_GRAD_PARAMS, NULL);
+        zeroed = (float *)malloc(sizeof(float) * np);
+        memcpy(zeroed, gan_model_grads(m), sizeof(float) * np);
+        for (k = 0; k < np; k++) gan_model_grads(m)[k] = (float)k - 1e6f;   /* whatever it held */
+        same &= gan_model_backward(m, dy, NULL, GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE, NULL) == GAN_OK;
+        same &= !memcmp(zeroed, gan_model_grads(m), sizeof(float) * np);
+        free(zeroed);
+    }
+    CHECK(same, "B=%d: GAN_GRAD_OVERWRITE differs from zero_grad + GAN_GRAD_PARAMS", B);
+    gan_model_free(m);
+    free(x); free(dy);
+}
+
 static void check_threads(gan_model *m, gan_rng *r, int B, int I, int O)
 {
     float *x = random_floats(r, (size_t)B * I), *W = random_floats(r, (size_t)I * O);
@@ -127,7 +162,7 @@ static void check_threads(gan_model *m, gan_rng *r, int B, int I, int O)
         gan_model_set_threads(m, t == 2 ? 2 : 1);
         gan__dense_forward(m, out[t][0], x, W, b, B, I, O);
         gan__dense_backward_input(m, out[t][1], dy, W, B, I, O);
-        gan__dense_backward_params(m, out[t][2], out[t][3], dy, x, B, I, O);
+        gan__dense_backward_params(m, out[t][2], out[t][3], dy, x, B, I, O, 1);
     }
     for (t = 1; t < 3; t++) {
         same &= !memcmp(out[0][0], out[t][0], sizeof(float) * B * O);
@@ -156,7 +191,7 @@ static void check_column_slices(gan_rng *r, int B, int I, int O)
         out[t][3] = (float *)calloc((size_t)O, sizeof(float));
         for (k = 0; k < (t ? O : 1); k++) {
             gan__dense_forward_fast(out[t][0], x, W, b, B, I, O, t ? k : 0, t ? k + 1 : O);
-            gan__dense_backward_params_fast(out[t][2], out[t][3], dy, x, B, I, O, t ? k : 0, t ? k + 1 : O);
+            gan__dense_backward_params_fast(out[t][2], out[t][3], dy, x, B, I, O, t ? k : 0, t ? k + 1 : O, 1);
         }
         for (k = 0; k < (t ? I : 1); k++) gan__dense_backward_input_fast(out[t][1], dy, W, B, I, O, t ? k : 0, t ? k + 1 : I);
     }
@@ -354,6 +389,7 @@ int main(void)
         check_optimizer(&r, gan_sgd(1e-2f, 0.9f), "SGD", k);
     }
     check_optimizer(&r, gan_adam(2e-4f, 0.5f, 0.999f), "Adam", 1000003);
+    for (k = 1; k < (size_t)n_batch; k++) check_overwrite(&r, batch[k]);   /* BatchNorm needs 2 rows */
     check_tanh();
     check_no_allocation_in_step();
     return check_summary();
