@@ -7,7 +7,8 @@ torch.set_num_threads(1).
           same (detached) fakes; Adam 2e-4 (0.5, 0.999); BCE; D loss (real + fake) / 2
   case 2: the same at batch 256
   case 3: the quadratic demo: G 2-16-16-2, D 2-16-16-2-1, leaky ReLU 0.2, RMSProp 1e-3
-          (alpha 0.9, eps 1e-10), batch 256, 10 D then 10 G updates on one batch
+          (alpha 0.9, eps 1e-10), batch 256, 10 D then 10 G updates on one batch; D frozen
+          (requires_grad_(False)) during G's updates, as in bench/quadratic_torch.py
 Usage: torch_bench.py --case N [--seconds S]   (defaults: case 1, 1 second)
 """
 import argparse
@@ -76,11 +77,13 @@ def quad_step_fn():
             d_loss = loss(D(real), ones) + loss(D(fake), zeros)
             d_loss.backward()
             opt_d.step()
+        D.requires_grad_(False)  # as the tutorial's minimize(var_list=G's): no D gradients in G's updates
         for _ in range(10):
             opt_g.zero_grad()
             g_loss = loss(D(G(z)), ones)
             g_loss.backward()
             opt_g.step()
+        D.requires_grad_(True)
     return step
 
 
