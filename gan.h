@@ -19,7 +19,7 @@
      GAN_NO_SIMD             run the plain reference loops for the dense layers and the
                              optimizers instead of the fast kernels (which use AVX-512,
                              AVX2+FMA or NEON when the compiler targets them, e.g. with
-                             -march=native, and blocked portable C otherwise)
+                             -march=native, else SSE2 on x86-64, else blocked portable C)
      GAN_THREADS             share each large dense product out among a pool of POSIX
                              threads per model (link with -lpthread); results are
                              bit-identical to one thread. See gan_model_set_threads.
@@ -930,8 +930,9 @@ static GAN__MAYBE_UNUSED void gan__dense_backward_params_ref(float *dW, float *d
    I or O <= 2 is a sum over the batch with vectors along the wider side (gan__dW_narrow).
    Every output element is computed by the same operations in the same order wherever it sits
    in a tile, so results do not depend on how the work is split (GAN_THREADS) and are the same
-   run to run. The vector type below is chosen at compile time: AVX-512, AVX2 with FMA, NEON on
-   AArch64, or plain C arrays of 4 floats that the compiler may vectorise on its own. */
+   run to run. The vector type below is chosen at compile time: AVX-512, AVX2 with FMA, SSE2
+   (any x86-64), NEON on AArch64, or plain C arrays of 4 floats that the compiler may vectorise
+   on its own (GAN_PORTABLE_VECTORS picks these on x86 too, so that the tests reach them). */
 /* The loops over a register tile must be unrolled for its accumulators to live in registers;
    GCC and Clang do it at -O2 when asked. */
 #if defined(__GNUC__)
@@ -1078,6 +1079,78 @@ static inline gan__vec gan__vsums(const gan__vec *v)
     for (j = 0; j < 2; j++)
         q[j] = _mm256_add_ps(_mm256_shuffle_ps(h[2 * j], h[2 * j + 1], 0x44), _mm256_shuffle_ps(h[2 * j], h[2 * j + 1], 0xEE));
     return _mm256_add_ps(_mm256_shuffle_ps(q[0], q[1], 0x88), _mm256_shuffle_ps(q[0], q[1], 0xDD));
+}
+#elif defined(__SSE2__) && !defined(GAN_PORTABLE_VECTORS)
+/* SSE2, which every x86-64 CPU has: what a plain `cc -O2` targets there. It has no FMA, so
+   gan__vfma multiplies and then adds, rounding twice where the FMA paths round once (the
+   tests' rounding bounds allow for it); no masked loads or stores, so the partial ones are
+   built from loads of one and two floats; and no blend, so the select is and / andnot / or.
+   The tiles fit the 16 xmm registers: without FMA each product needs a register of its own,
+   so 4 x 3 gemm accumulators (or 3 x 4 in the dot tile) would spill. */
+#include <emmintrin.h>
+#define GAN__VL 4
+#define GAN__MR 4
+#define GAN__NV 2
+#define GAN__DR 2
+#define GAN__WR 4
+typedef __m128 gan__vec;
+static inline gan__vec gan__vzero(void) { return _mm_setzero_ps(); }
+static inline gan__vec gan__vset1(float x) { return _mm_set1_ps(x); }
+static inline gan__vec gan__vload(const float *p) { return _mm_loadu_ps(p); }
+static inline void gan__vstore(float *p, gan__vec v) { _mm_storeu_ps(p, v); }
+static inline gan__vec gan__vfma(gan__vec a, gan__vec b, gan__vec c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+static inline gan__vec gan__vadd(gan__vec a, gan__vec b) { return _mm_add_ps(a, b); }
+static inline gan__vec gan__vsub(gan__vec a, gan__vec b) { return _mm_sub_ps(a, b); }
+static inline gan__vec gan__vmul(gan__vec a, gan__vec b) { return _mm_mul_ps(a, b); }
+static inline gan__vec gan__vdiv(gan__vec a, gan__vec b) { return _mm_div_ps(a, b); }
+static inline gan__vec gan__vsqrt(gan__vec a) { return _mm_sqrt_ps(a); }
+static inline gan__vec gan__vabs(gan__vec a) { return _mm_andnot_ps(_mm_set1_ps(-0.0f), a); }
+static inline gan__vec gan__vcopysign(gan__vec magnitude, gan__vec sign)
+{
+    const __m128 sign_bit = _mm_set1_ps(-0.0f);
+    return _mm_or_ps(_mm_andnot_ps(sign_bit, magnitude), _mm_and_ps(sign_bit, sign));
+}
+static inline gan__vec gan__vselect_lt(gan__vec a, gan__vec b, gan__vec then, gan__vec otherwise)
+{
+    const __m128 lt = _mm_cmplt_ps(a, b);
+    return _mm_or_ps(_mm_and_ps(lt, then), _mm_andnot_ps(lt, otherwise));
+}
+/* SSE2 has no rounding instruction: a round trip through int32 under the default rounding
+   mode (to nearest, ties to even) is exact for |a| < 2^31, and the tanh kernel rounds only
+   |a| <= 2 * 9.5 / ln2. */
+static inline gan__vec gan__vround(gan__vec a) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(a)); }
+static inline gan__vec gan__vpow2(gan__vec n)
+{
+    return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvtps_epi32(n), _mm_set1_epi32(127)), 23));
+}
+/* Loads and stores of one, two (as 64 bits) or three floats. Going through a small array, as
+   NEON does, costs a failed store-to-load forwarding per call, which made the narrow layers
+   of the quadratic demo (widths 1 and 2) twice as slow. */
+static inline gan__vec gan__vload_part(const float *p, int n)
+{
+    if (n >= 4) return _mm_loadu_ps(p);
+    if (n == 3) return _mm_movelh_ps(_mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)p)), _mm_load_ss(p + 2));
+    if (n == 2) return _mm_castsi128_ps(_mm_loadl_epi64((const __m128i *)p));
+    return n == 1 ? _mm_load_ss(p) : _mm_setzero_ps();
+}
+static inline void gan__vstore_part(float *p, gan__vec v, int n)
+{
+    if (n >= 4) _mm_storeu_ps(p, v);
+    else if (n == 1) _mm_store_ss(p, v);
+    else if (n >= 2) {
+        _mm_storel_epi64((__m128i *)p, _mm_castps_si128(v));
+        if (n == 3) _mm_store_ss(p + 2, _mm_movehl_ps(v, v));
+    }
+}
+/* No horizontal add either (that is SSE3): [a0 + a1, a2 + a3, b0 + b1, b2 + b3] from two
+   shuffles, twice over, as NEON's pairwise adds do it. */
+static inline __m128 gan__vpairs(__m128 a, __m128 b)
+{
+    return _mm_add_ps(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), _mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
+{
+    _mm_storeu_ps(s, gan__vpairs(gan__vpairs(a, b), gan__vpairs(c, d)));
 }
 #elif defined(__ARM_NEON) && defined(__aarch64__)
 #include <arm_neon.h>

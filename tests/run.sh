@@ -45,8 +45,13 @@ for t in $TESTS; do
         ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run "$t (asan+ubsan)" "$OUT/$t-asan"
 done
 
+# The fast kernels on plain C arrays of 4 floats, the fallback where no vector unit is known;
+# on x86-64 the builds above run SSE2.
+build "test_kernels-portable" $CC -O2 -DGAN_PORTABLE_VECTORS $WARN -Itests -o "$OUT/test_kernels-portable" tests/test_kernels.c -lm -lpthread &&
+    run "test_kernels (GAN_PORTABLE_VECTORS)" "$OUT/test_kernels-portable"
+
 # The fast kernels as the machine's vector unit runs them (AVX-512 / AVX2 / NEON), when the
-# compiler can target it; the builds above test the portable blocked kernels.
+# compiler can target it.
 if $CC -march=native -E -x c /dev/null >/dev/null 2>&1; then
     build "test_kernels-native" $CC -O2 -march=native $WARN -Itests -o "$OUT/test_kernels-native" tests/test_kernels.c -lm -lpthread &&
         run "test_kernels (-march=native)" "$OUT/test_kernels-native"
