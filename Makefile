@@ -10,8 +10,8 @@ CFLAGS  ?= -O2 -std=c99 -Wall -Wextra -pedantic
 LDLIBS  = -lm
 BUILD   = build
 # The examples are built for this machine's vector unit: with -march=native gan.h picks its
-# AVX-512 / AVX2+FMA / NEON kernels (the quadratic demo runs 3x faster than with the portable
-# ones). `make NATIVE=` builds the portable kernels, for a binary that runs on any CPU.
+# AVX-512 / AVX2+FMA / NEON kernels (the quadratic demo trains in 5.3 s instead of 19.5 s with
+# the SSE2 kernels of a plain x86-64 build). `make NATIVE=` builds for any CPU of the kind.
 NATIVE  ?= -march=native
 
 EXAMPLES = $(BUILD)/gaussian $(BUILD)/quadratic $(BUILD)/mnist
