@@ -1605,27 +1605,33 @@ static void gan__dense_backward_params_fast(float *dW, float *db, const float *d
    Functions", 1989). tanh(a) rounds to 1 in float from a = 9.02 on, so exp sees at most
    2 * 9.5 and cannot overflow; that clamp turns a NaN into 9.5, but the last select then
    takes the polynomial, which keeps the NaN. Over all floats the worst error is 1.33 ulp
-   (tests/test_kernels.c). */
-static inline gan__vec gan__vtanh(gan__vec x)
+   (tests/test_kernels.c). gan__vexp is that exp, for -87 <= t <= 88 (callers clamp t) so
+   that 2^n stays a normal float; the logistic sigmoid of the BCE gradient below uses it too. */
+static inline gan__vec gan__vexp(gan__vec t)
 {
-    const gan__vec one = gan__vset1(1.0f), a = gan__vabs(x), a2 = gan__vmul(a, a), a_max = gan__vset1(9.5f);
-    const gan__vec t = gan__vmul(gan__vset1(2.0f), gan__vselect_lt(a, a_max, a, a_max));   /* 2 min(a, 9.5) */
     const gan__vec n = gan__vround(gan__vmul(t, gan__vset1(1.44269504088896341f)));       /* t / ln2 */
     const gan__vec r = gan__vfma(n, gan__vset1(2.12194440e-4f),                            /* - n C2 */
                                  gan__vfma(n, gan__vset1(-0.693359375f), t));              /* t - n C1 */
-    gan__vec p = gan__vset1(-5.70498872745e-3f), q = gan__vset1(1.9875691500e-4f), exp_t, below, above;
-    p = gan__vfma(p, a2, gan__vset1(2.06390887954e-2f));
-    p = gan__vfma(p, a2, gan__vset1(-5.37397155531e-2f));
-    p = gan__vfma(p, a2, gan__vset1(1.33314422036e-1f));
-    p = gan__vfma(p, a2, gan__vset1(-3.33332819422e-1f));
-    below = gan__vfma(gan__vmul(p, a2), a, a);
+    gan__vec q = gan__vset1(1.9875691500e-4f);
     q = gan__vfma(q, r, gan__vset1(1.3981999507e-3f));
     q = gan__vfma(q, r, gan__vset1(8.3334519073e-3f));
     q = gan__vfma(q, r, gan__vset1(4.1665795894e-2f));
     q = gan__vfma(q, r, gan__vset1(1.6666665459e-1f));
     q = gan__vfma(q, r, gan__vset1(5.0000001201e-1f));
-    exp_t = gan__vmul(gan__vadd(gan__vfma(q, gan__vmul(r, r), r), one), gan__vpow2(n));
-    above = gan__vsub(one, gan__vdiv(gan__vset1(2.0f), gan__vadd(exp_t, one)));
+    return gan__vmul(gan__vadd(gan__vfma(q, gan__vmul(r, r), r), gan__vset1(1.0f)), gan__vpow2(n));
+}
+
+static inline gan__vec gan__vtanh(gan__vec x)
+{
+    const gan__vec one = gan__vset1(1.0f), a = gan__vabs(x), a2 = gan__vmul(a, a), a_max = gan__vset1(9.5f);
+    const gan__vec t = gan__vmul(gan__vset1(2.0f), gan__vselect_lt(a, a_max, a, a_max));   /* 2 min(a, 9.5) */
+    gan__vec p = gan__vset1(-5.70498872745e-3f), below, above;
+    p = gan__vfma(p, a2, gan__vset1(2.06390887954e-2f));
+    p = gan__vfma(p, a2, gan__vset1(-5.37397155531e-2f));
+    p = gan__vfma(p, a2, gan__vset1(1.33314422036e-1f));
+    p = gan__vfma(p, a2, gan__vset1(-3.33332819422e-1f));
+    below = gan__vfma(gan__vmul(p, a2), a, a);
+    above = gan__vsub(one, gan__vdiv(gan__vset1(2.0f), gan__vadd(gan__vexp(t), one)));
     return gan__vcopysign(gan__vselect_lt(gan__vset1(0.625f), a, above, below), x);
 }
 
@@ -1634,6 +1640,31 @@ static void gan__tanh_fast(float *y, const float *x, size_t n)
     size_t k;
     for (k = 0; k + GAN__VL <= n; k += GAN__VL) gan__vstore(y + k, gan__vtanh(gan__vload(x + k)));
     if (k < n) gan__vstore_part(y + k, gan__vtanh(gan__vload_part(x + k, (int)(n - k))), (int)(n - k));
+}
+
+/* The BCE gradient alone, as gan__bce computes it (the reference): with e = exp(-|l|),
+     grad = scale * (sigmoid(l) - t) / n,   sigmoid(l) = 1 / (1 + e) for l >= 0, e / (1 + e) else,
+   with -|l| clamped at -87 (e >= 1.6e-38 instead of a denormal: sigmoid differs from the
+   reference by less than 1e-37 there). Returns the sum of 0 * l, which is 0 for finite logits
+   and NaN otherwise, as gan__bce does without want_value. */
+static float gan__vbce_grad(const float *logit, int n, float t, float scale, float *grad)
+{
+    const gan__vec one = gan__vset1(1.0f), lowest = gan__vset1(-87.0f), zero = gan__vzero();
+    gan__vec finite = zero;
+    float sums[GAN__VL];
+    int i, k;
+    for (i = 0; i < n; i += GAN__VL) {
+        const int lanes = n - i;        /* gan__vload_part and gan__vstore_part use min(lanes, VL) */
+        const gan__vec l = gan__vload_part(logit + i, lanes), minus_a = gan__vsub(zero, gan__vabs(l));
+        const gan__vec e = gan__vexp(gan__vselect_lt(minus_a, lowest, lowest, minus_a));
+        const gan__vec p = gan__vselect_lt(l, zero, gan__vdiv(e, gan__vadd(one, e)), gan__vdiv(one, gan__vadd(one, e)));
+        const gan__vec dl = gan__vsub(p, gan__vset1(t));
+        gan__vstore_part(grad + i, gan__vdiv(gan__vmul(gan__vset1(scale), dl), gan__vset1((float)n)), lanes);
+        finite = gan__vadd(finite, gan__vmul(zero, l));
+    }
+    gan__vstore(sums, finite);
+    for (k = 1; k < GAN__VL; k++) sums[0] += sums[k];
+    return sums[0];
 }
 #endif /* GAN_NO_SIMD */
 
@@ -2172,6 +2203,11 @@ static float gan__loss_d(int loss, const float *logit, int n, int real, float ta
 {
     double sum = 0;
     int i;
+#ifndef GAN_NO_SIMD
+    if (!want_value && grad &&
+        (loss == GAN_LOSS_NONSATURATING || loss == GAN_LOSS_MINIMAX || loss == GAN_LOSS_BOUNDARY_SEEKING))
+        return gan__vbce_grad(logit, n, real ? target : 0, scale, grad) / (float)n;
+#endif
     for (i = 0; i < n; i++) {
         const float l = logit[i];
         float value, dl;
@@ -2209,6 +2245,9 @@ static float gan__loss_g(int loss, const float *logit, int n, float scale, float
 {
     double sum = 0;
     int i;
+#ifndef GAN_NO_SIMD
+    if (!want_value && grad && loss == GAN_LOSS_NONSATURATING) return gan__vbce_grad(logit, n, 1, scale, grad) / (float)n;
+#endif
     for (i = 0; i < n; i++) {
         const float l = logit[i];
         float value, dl;

@@ -508,13 +508,14 @@ static void test_loss_gradients(void)
 }
 
 /* Gradient-only losses (what the trainer runs on the updates whose loss it does not report):
-   the same gradient bits as the full loss; the value is the full one for the losses without
+   the full loss's gradients, up to the rounding of the fast path's vector exp (its own bound is
+   checked in test_kernels.c); the value is the full one for the losses without
    a logarithm, else 0 for finite logits; and NaN as soon as one logit is infinite or NaN. */
 static void test_gradient_only_losses(void)
 {
     static const float logits[6] = { -2.3f, -1.4f, -0.6f, 0.4f, 1.7f, 3.1f };
     const int n = 6;
-    int kind, real, bad = 0, k;
+    int kind, real, bad = 0, k, i;
     for (kind = 0; kind < GAN_LOSS_COUNT; kind++)
         for (real = -1; real <= 1; real++) {   /* -1: G loss; 0 fake; 1 real, label 0.9 */
             /* The losses with a logarithm: BCE for D (and BGAN's D), -log D and log(1 - D) for G. */
@@ -527,7 +528,9 @@ static void test_gradient_only_losses(void)
                 v_full = real == -1 ? gan_loss_g(kind, l, n, 0.7f, full) : gan_loss_d(kind, l, n, real, 0.9f, 0.7f, full);
                 v_only = real == -1 ? gan__loss_g(kind, l, n, 0.7f, only, 0)
                                     : gan__loss_d(kind, l, n, real, 0.9f, 0.7f, only, 0);
-                if (k == -1 && memcmp(full, only, sizeof full)) bad++;
+                if (k == -1)
+                    for (i = 0; i < n; i++)
+                        if (fabsf(full[i] - only[i]) > 1e-6f * (fabsf(full[i]) + 0.7f / n)) bad++;
                 if (k == -1 && (has_log ? v_only != 0 : v_only != v_full)) bad++;
                 if (k >= 0 && (has_log || !isfinite(v_full)) && isfinite(v_only)) bad++;
             }
