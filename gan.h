@@ -2204,9 +2204,14 @@ static float gan__loss_d(int loss, const float *logit, int n, int real, float ta
     double sum = 0;
     int i;
 #ifndef GAN_NO_SIMD
-    if (!want_value && grad &&
-        (loss == GAN_LOSS_NONSATURATING || loss == GAN_LOSS_MINIMAX || loss == GAN_LOSS_BOUNDARY_SEEKING))
-        return gan__vbce_grad(logit, n, real ? target : 0, scale, grad) / (float)n;
+    /* The fast path writes the BCE gradient with gan__vbce_grad, whether or not the value is
+       wanted, so that an update computes the same gradient whether its loss is reported or
+       not; the loop below then computes the values alone. */
+    if (grad && (loss == GAN_LOSS_NONSATURATING || loss == GAN_LOSS_MINIMAX || loss == GAN_LOSS_BOUNDARY_SEEKING)) {
+        const float check = gan__vbce_grad(logit, n, real ? target : 0, scale, grad) / (float)n;
+        if (!want_value) return check;
+        grad = NULL;
+    }
 #endif
     for (i = 0; i < n; i++) {
         const float l = logit[i];
@@ -2246,7 +2251,11 @@ static float gan__loss_g(int loss, const float *logit, int n, float scale, float
     double sum = 0;
     int i;
 #ifndef GAN_NO_SIMD
-    if (!want_value && grad && loss == GAN_LOSS_NONSATURATING) return gan__vbce_grad(logit, n, 1, scale, grad) / (float)n;
+    if (grad && loss == GAN_LOSS_NONSATURATING) {   /* as in gan__loss_d */
+        const float check = gan__vbce_grad(logit, n, 1, scale, grad) / (float)n;
+        if (!want_value) return check;
+        grad = NULL;
+    }
 #endif
     for (i = 0; i < n; i++) {
         const float l = logit[i];

@@ -302,9 +302,9 @@ static void check_tanh(void)
     free(x); free(neg_x); free(y); free(neg_y);
 }
 
-/* The BCE gradient the trainer runs on the updates whose loss it does not report: the fast
-   path's (a vector exp unless GAN_NO_SIMD) against gan_loss_d / gan_loss_g, the readable
-   path, on logits from -100 to 100 and beyond. Bound: 4 units of 2^-24 of the magnitude of
+/* The BCE gradient of gan_loss_d / gan_loss_g (a vector exp on the fast path, unless
+   GAN_NO_SIMD) against gan__bce, the readable scalar form, on logits from -100 to 100 and
+   beyond. Bound: 4 units of 2^-24 of the magnitude of
    scale (sigmoid + t) / n, or 1e-37 in absolute terms (the fast exp stops at exp(-87), below which the reference's
    sigmoid is a denormal); non-finite logits make the returned check value NaN. */
 static void check_bce_gradient(void)
@@ -312,21 +312,25 @@ static void check_bce_gradient(void)
     static const float extreme[] = { 87, 88, 89, 100, 1e10f, 3.4e38f };
     const int n_sweep = 20001, n_ext = (int)(sizeof extreme / sizeof extreme[0]), n = n_sweep + 2 * n_ext;
     float *l = (float *)malloc(sizeof(float) * n), *fast = (float *)malloc(sizeof(float) * n);
-    float *ref = (float *)malloc(sizeof(float) * n);
-    int i, kind, bad = 0, nonfinite_ok = 1;
+    float *ref = (float *)malloc(sizeof(float) * n), *full_grad = (float *)malloc(sizeof(float) * n);
+    int i, kind, bad = 0, nonfinite_ok = 1, same_as_full = 1;
     double worst = 0;
     for (i = 0; i < n_sweep; i++) l[i] = (float)(-100 + 0.01 * i);
     for (i = 0; i < n_ext; i++) { l[n_sweep + 2 * i] = extreme[i]; l[n_sweep + 2 * i + 1] = -extreme[i]; }
     for (kind = 0; kind < 3; kind++) {   /* D on real (label 0.9), D on fake, G (non-saturating) */
         float v;
-        if (kind < 2) { gan_loss_d(GAN_LOSS_NONSATURATING, l, n, kind == 0, 0.9f, 0.7f, ref);
-                        v = gan__loss_d(GAN_LOSS_NONSATURATING, l, n, kind == 0, 0.9f, 0.7f, fast, 0); }
-        else { gan_loss_g(GAN_LOSS_NONSATURATING, l, n, 0.7f, ref); v = gan__loss_g(GAN_LOSS_NONSATURATING, l, n, 0.7f, fast, 0); }
+        const float t = kind == 0 ? 0.9f : kind == 2 ? 1.0f : 0.0f;
+        for (i = 0; i < n; i++) { float dl; gan__bce(l[i], t, &dl, 1); ref[i] = 0.7f * dl / (float)n; }
+        if (kind < 2) v = gan__loss_d(GAN_LOSS_NONSATURATING, l, n, kind == 0, 0.9f, 0.7f, fast, 0);
+        else v = gan__loss_g(GAN_LOSS_NONSATURATING, l, n, 0.7f, fast, 0);
         if (v != 0) nonfinite_ok = 0;
+        /* the public losses write the same gradient as the gradient-only ones */
+        if (kind < 2) gan_loss_d(GAN_LOSS_NONSATURATING, l, n, kind == 0, 0.9f, 0.7f, full_grad);
+        else gan_loss_g(GAN_LOSS_NONSATURATING, l, n, 0.7f, full_grad);
+        if (memcmp(full_grad, fast, sizeof(float) * n)) same_as_full = 0;
         for (i = 0; i < n; i++) {
             /* the gradient is scale (sigmoid - t) / n: near sigmoid = t the subtraction cancels,
                so the bound is on the magnitude of its operands */
-            const double t = kind == 0 ? 0.9 : kind == 2 ? 1.0 : 0.0;
             const double unit = ldexp(fabs(ref[i]) + t * 0.7 / n, -24), err = fabs((double)fast[i] - ref[i]);
             if (err > 4 * unit && err > 1e-37) bad++;
             if (err > 1e-37 && err / unit > worst) worst = err / unit;
@@ -342,7 +346,8 @@ static void check_bce_gradient(void)
     }
     CHECK(bad == 0, "BCE gradient: %d of %d values beyond the bound (worst %.2f units)", bad, 3 * n, worst);
     CHECK(nonfinite_ok, "BCE gradient: the check value is not 0 for finite logits and NaN for the others");
-    free(l); free(fast); free(ref);
+    CHECK(same_as_full, "BCE gradient: a reported update's gradient differs from an unreported one's");
+    free(l); free(fast); free(ref); free(full_grad);
 }
 
 static int noise_data(void *user, float *out, int n, gan_rng *r)
