@@ -686,9 +686,11 @@ int mnist_train(mnist_train_opts *o)
     }
     if (start_step >= total && o->log_every > 0)
         printf("mnist train: the checkpoint is at step %ld already; nothing to do\n", start_step);
-    else if (o->log_every > 0 && !mnist_interrupted)
+    else if (o->log_every > 0 && !mnist_interrupted) {
+        const double seconds = mnist_now() - t0;
         printf("mnist train: done, %ld steps in %.1f s (%.2f steps/s, saving included); generator in %s/generator.gan\n",
-               total - start_step, mnist_now() - t0, (double)(total - start_step) / (mnist_now() - t0), o->out);
+               total - start_step, seconds, (double)(total - start_step) / seconds, o->out);
+    }
     rc = 0;
 restore:
     sigaction(SIGINT, &old_sa, NULL);
