@@ -546,10 +546,19 @@ static gan *make_gan(int mode, uint64_t seed);
 enum { MODE_ALG1 = 0, MODE_SAME_BATCH, MODE_G_FIRST, MODE_WGAN };
 static int data_2d(void *user, float *out, int n, gan_rng *rng);
 
-static double d_objective(gan *g, const float *real, const float *fake, const gan_rng *rng0)
+/* What the two objectives read: the trainer, its batches, and the dropout generator to copy. */
+typedef struct trainer_point {
+    gan *g;
+    const float *real, *fake, *z;
+    const gan_rng *rng0;
+} trainer_point;
+
+static double d_objective(const trainer_point *p)
 {
+    gan *g = p->g;
+    const float *real = p->real, *fake = p->fake;
     const gan_train_config *c = gan_config(g);
-    gan_rng rng = *rng0;
+    gan_rng rng = *p->rng0;
     const float *logit = gan_model_forward(g->D, real, c->batch, GAN_TRAIN_FROZEN, &rng, NULL);
     double L = gan_loss_d(c->loss, logit, c->batch, 1, c->real_label, 1, NULL);
     logit = gan_model_forward(g->D, fake, c->batch, GAN_TRAIN_FROZEN, &rng, NULL);
@@ -557,13 +566,33 @@ static double d_objective(gan *g, const float *real, const float *fake, const ga
     return c->d_loss_scale * L;
 }
 
-static double g_objective(gan *g, const float *z, const gan_rng *rng0)
+static double g_objective(const trainer_point *p)
 {
-    const gan_train_config *c = gan_config(g);
-    gan_rng rng = *rng0;
-    const float *fake = gan_model_forward(g->G, z, c->batch, GAN_TRAIN_FROZEN, NULL, NULL);
-    const float *logit = gan_model_forward(g->D, fake, c->batch, GAN_TRAIN_FROZEN, &rng, NULL);
+    const gan_train_config *c = gan_config(p->g);
+    gan_rng rng = *p->rng0;
+    const float *fake = gan_model_forward(p->g->G, p->z, c->batch, GAN_TRAIN_FROZEN, NULL, NULL);
+    const float *logit = gan_model_forward(p->g->D, fake, c->batch, GAN_TRAIN_FROZEN, &rng, NULL);
     return gan_loss_g(c->loss, logit, c->batch, 1, NULL);
+}
+
+/* Central differences of objective(p) in each of params[0..n) against the analytic ana:
+   returns how many disagree, and the worst difference in *worst. */
+static size_t objective_fd_check(float *params, const float *ana, size_t n, double (*objective)(const trainer_point *),
+                                 const trainer_point *p, double *worst)
+{
+    size_t k, bad = 0;
+    *worst = 0;
+    for (k = 0; k < n; k++) {
+        const float saved = params[k], plus = saved + FD_H, minus = saved - FD_H;
+        double Lp, Lm, num;
+        params[k] = plus;  Lp = objective(p);
+        params[k] = minus; Lm = objective(p);
+        params[k] = saved;
+        num = (Lp - Lm) / ((double)plus - minus);
+        if (!fd_close(num, ana[k])) bad++;
+        if (fabs(num - ana[k]) > *worst) *worst = fabs(num - ana[k]);
+    }
+    return bad;
 }
 
 static void test_trainer_gradients(void)
@@ -580,8 +609,9 @@ static void test_trainer_gradients(void)
         float z[5 * 3], real[5 * 2], fake[5 * 2], *p0, *ana;
         gan_rng rng0;
         gan_error err;
-        size_t k, bad = 0;
-        double worst = 0;
+        trainer_point at;
+        size_t bad;
+        double worst;
         gan_train_step(g, data_2d, NULL, NULL, &err);   /* move off the initial point */
 
         gan_sample_noise(g, z, B);
@@ -592,16 +622,8 @@ static void test_trainer_gradients(void)
         memcpy(fake, gan_model_layer_output(G, G->n_layers - 1, NULL), sizeof fake);
         ana = copy_floats(D->grads, D->n_params);
         memcpy(D->params, p0, D->n_params * sizeof(float));
-        for (k = 0; k < D->n_params; k++) {
-            const float saved = D->params[k], plus = saved + FD_H, minus = saved - FD_H;
-            double Lp, Lm, num;
-            D->params[k] = plus;  Lp = d_objective(g, real, fake, &rng0);
-            D->params[k] = minus; Lm = d_objective(g, real, fake, &rng0);
-            D->params[k] = saved;
-            num = (Lp - Lm) / ((double)plus - minus);
-            if (!fd_close(num, ana[k])) bad++;
-            if (fabs(num - ana[k]) > worst) worst = fabs(num - ana[k]);
-        }
+        at.g = g; at.real = real; at.fake = fake; at.z = z; at.rng0 = &rng0;
+        bad = objective_fd_check(D->params, ana, D->n_params, d_objective, &at, &worst);
         CHECK(bad == 0 && max_abs(ana, D->n_params) > 1e-3f, "%s: D step: %lu of %lu gradients disagree (worst %g)",
               names[mode], (unsigned long)bad, (unsigned long)D->n_params, worst);
         free(p0); free(ana);
@@ -612,17 +634,7 @@ static void test_trainer_gradients(void)
         CHECK(gan_g_step(g, z, NULL, &err) == GAN_OK, "%s: g_step: %s", names[mode], err.message);
         ana = copy_floats(G->grads, G->n_params);
         memcpy(G->params, p0, G->n_params * sizeof(float));
-        bad = 0; worst = 0;
-        for (k = 0; k < G->n_params; k++) {
-            const float saved = G->params[k], plus = saved + FD_H, minus = saved - FD_H;
-            double Lp, Lm, num;
-            G->params[k] = plus;  Lp = g_objective(g, z, &rng0);
-            G->params[k] = minus; Lm = g_objective(g, z, &rng0);
-            G->params[k] = saved;
-            num = (Lp - Lm) / ((double)plus - minus);
-            if (!fd_close(num, ana[k])) bad++;
-            if (fabs(num - ana[k]) > worst) worst = fabs(num - ana[k]);
-        }
+        bad = objective_fd_check(G->params, ana, G->n_params, g_objective, &at, &worst);
         CHECK(bad == 0 && max_abs(ana, G->n_params) > 1e-3f, "%s: G step: %lu of %lu gradients disagree (worst %g)",
               names[mode], (unsigned long)bad, (unsigned long)G->n_params, worst);
         free(p0); free(ana);
