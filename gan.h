@@ -20,8 +20,9 @@
                              optimizers instead of the fast kernels (which use AVX-512,
                              AVX2+FMA or NEON when the compiler targets them, e.g. with
                              -march=native, else SSE2 on x86-64, else blocked portable C)
-     GAN_THREADS             share each large dense product out among a pool of POSIX
-                             threads per model (link with -lpthread); results are
+     GAN_THREADS             share each large dense product, activation and BatchNorm
+                             pass, and the trainer's optimizer steps, out among a pool of
+                             POSIX threads per model (link with -lpthread); results are
                              bit-identical to one thread. See gan_model_set_threads.
      GAN_MAX_ALLOC           largest single allocation, in bytes, that a model, a
                              checkpoint or a data file may ask for (default 2 GiB)
@@ -187,7 +188,7 @@ GANDEF size_t gan_model_num_params(const gan_model *m);
 GANDEF float *gan_model_params(gan_model *m);   /* (num_params): every layer's W then b, in order */
 GANDEF float *gan_model_grads(gan_model *m);    /* same layout as the parameters */
 GANDEF void   gan_model_clip(gan_model *m, float c);  /* clamp every parameter to [-c, c] (WGAN) */
-/* How many threads m's dense layers may share their work with, the caller's included (the
+/* How many threads m's layers may share their work with, the caller's included (the
    default is every processor online); returns the number in effect, which is always 1
    unless gan.h was compiled with GAN_THREADS. Results do not depend on it. */
 GANDEF int    gan_model_set_threads(gan_model *m, int n_threads);
@@ -661,7 +662,7 @@ struct gan_model {
     const float *input;     /* what the last forward ran on (batch, input_dim) */
     int batch, mode;        /* its batch size and mode; batch 0 = no forward yet */
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-    struct gan__pool *pool; /* the threads the dense layers share out their work to */
+    struct gan__pool *pool; /* the threads the layers (and the trainer) share work out to */
 #endif
 };
 
@@ -1668,9 +1669,22 @@ static float gan__vbce_grad(const float *logit, int n, float t, float scale, flo
 }
 #endif /* GAN_NO_SIMD */
 
+/* Work shared among threads. A job is cut into `parts` slices of its outputs; run(job, part,
+   parts) computes one slice. Under GAN_THREADS the model's threads take the parts (see the
+   pool below), otherwise they run here in turn. Each output is computed whole by one part,
+   in the same order as without the cut, so any cut gives the same bits. */
+typedef void (*gan__part_fn)(const void *job, int part, int parts);
+
+/* [lo, hi): slice `part` of `parts` of n items, cut at multiples of `unit`. */
+static void gan__slice(size_t n, size_t unit, int part, int parts, size_t *lo, size_t *hi)
+{
+    const size_t chunk = ((n + (size_t)parts - 1) / (size_t)parts + unit - 1) / unit * unit;
+    *lo = (size_t)part * chunk < n ? (size_t)part * chunk : n;
+    *hi = *lo + chunk < n ? *lo + chunk : n;
+}
+
 /* The dense layer as the model runs it: the reference loops under GAN_NO_SIMD, else the fast
-   kernels, under GAN_THREADS split by output columns across the model's threads (each thread
-   owns whole outputs, so the split changes nothing in the results). */
+   kernels, under GAN_THREADS split by output columns across the model's threads. */
 enum { GAN__FORWARD, GAN__INPUT_GRAD, GAN__PARAM_GRAD };
 
 typedef struct gan__dense_job {
@@ -1682,8 +1696,9 @@ typedef struct gan__dense_job {
 } gan__dense_job;
 
 /* Part `part` of `parts` of a job: a slice of the output columns, cut at tile boundaries. */
-static void gan__dense_part(const gan__dense_job *j, int part, int parts)
+static void gan__dense_part(const void *job, int part, int parts)
 {
+    const gan__dense_job *j = (const gan__dense_job *)job;
 #ifdef GAN_NO_SIMD
     (void)part; (void)parts;
     if (j->product == GAN__FORWARD) gan__dense_forward_ref(j->y, j->x, j->W, j->b, j->B, j->I, j->O);
@@ -1691,15 +1706,15 @@ static void gan__dense_part(const gan__dense_job *j, int part, int parts)
     if (j->product == GAN__PARAM_GRAD)
         gan__dense_backward_params_ref(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O, j->accumulate);
 #else
-    const int n = j->product == GAN__INPUT_GRAD ? j->I : j->O;
-    const int tile = j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR;
-    const int chunk = ((n + parts - 1) / parts + tile - 1) / tile * tile;
-    const int lo = part * chunk, hi = lo + chunk < n ? lo + chunk : n;
+    const int input_grad = j->product == GAN__INPUT_GRAD;
+    size_t lo, hi;
+    gan__slice((size_t)(input_grad ? j->I : j->O), input_grad ? GAN__WR : GAN__NR, part, parts, &lo, &hi);
     if (lo >= hi) return;
-    if (j->product == GAN__FORWARD) gan__dense_forward_fast(j->y, j->x, j->W, j->b, j->B, j->I, j->O, lo, hi);
-    if (j->product == GAN__INPUT_GRAD) gan__dense_backward_input_fast(j->dx, j->dy, j->W, j->B, j->I, j->O, lo, hi);
+    if (j->product == GAN__FORWARD)
+        gan__dense_forward_fast(j->y, j->x, j->W, j->b, j->B, j->I, j->O, (int)lo, (int)hi);
+    if (input_grad) gan__dense_backward_input_fast(j->dx, j->dy, j->W, j->B, j->I, j->O, (int)lo, (int)hi);
     if (j->product == GAN__PARAM_GRAD)
-        gan__dense_backward_params_fast(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O, lo, hi, j->accumulate);
+        gan__dense_backward_params_fast(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O, (int)lo, (int)hi, j->accumulate);
 #endif
 }
 
@@ -1711,6 +1726,7 @@ static void gan__dense_part(const gan__dense_job *j, int part, int parts)
    sleep on a condition variable between jobs. */
 #define GAN__MAX_THREADS 64
 #define GAN__MIN_THREAD_FLOPS (1 << 21)    /* smaller products are not worth waking a thread */
+#define GAN__MIN_THREAD_FLOATS (1 << 18)   /* nor passes that move fewer floats (1 MB) */
 #define GAN__PARTS_PER_THREAD 4
 
 typedef struct gan__worker {
@@ -1725,7 +1741,8 @@ typedef struct gan__pool {
     int n_workers;              /* threads started besides the caller */
     int n_use;                  /* threads a job may use, the caller included */
     unsigned long job;          /* counts jobs handed out */
-    const gan__dense_job *current;
+    gan__part_fn run;           /* the current job: run(job, part, parts) for each part */
+    const void *current;
     int parts, next_part;       /* the current job's parts, and the next one nobody has taken */
     int running;                /* parts taken and not finished */
     int quit;
@@ -1735,11 +1752,12 @@ typedef struct gan__pool {
 static void gan__pool_work(gan__pool *pool)
 {
     while (pool->next_part < pool->parts) {
-        const gan__dense_job *j = pool->current;
+        const gan__part_fn run = pool->run;
+        const void *j = pool->current;
         const int part = pool->next_part++, parts = pool->parts;
         pool->running++;
         pthread_mutex_unlock(&pool->lock);
-        gan__dense_part(j, part, parts);
+        run(j, part, parts);
         pthread_mutex_lock(&pool->lock);
         if (--pool->running == 0 && pool->next_part == pool->parts) pthread_cond_signal(&pool->done);
     }
@@ -1804,9 +1822,10 @@ static void gan__pool_free(gan__pool *pool)
     GAN_FREE(pool);
 }
 
-static void gan__pool_run(gan__pool *pool, const gan__dense_job *j, int parts)
+static void gan__pool_run(gan__pool *pool, gan__part_fn run, const void *j, int parts)
 {
     pthread_mutex_lock(&pool->lock);
+    pool->run = run;
     pool->current = j;
     pool->parts = parts;
     pool->next_part = 0;
@@ -1818,20 +1837,39 @@ static void gan__pool_run(gan__pool *pool, const gan__dense_job *j, int parts)
 }
 #endif
 
-static void gan__dense(gan_model *m, const gan__dense_job *j)
+/* Runs a job in `parts` parts: on the model's threads under GAN_THREADS, else here. */
+static void gan__share(gan_model *m, gan__part_fn run, const void *job, int parts)
 {
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-    const int n = j->product == GAN__INPUT_GRAD ? j->I : j->O;
-    const int tiles = (n + (j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR) - 1) /
-                      (j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR);
-    const double flops = 2.0 * j->B * j->I * j->O;
-    const int most = GAN__PARTS_PER_THREAD * m->pool->n_use;
-    const int parts = m->pool->n_use > 1 && flops >= GAN__MIN_THREAD_FLOPS ? (tiles < most ? tiles : most) : 1;
-    if (parts > 1) { gan__pool_run(m->pool, j, parts); return; }
+    if (parts > 1 && m->pool->n_use > 1) { gan__pool_run(m->pool, run, job, parts); return; }
 #else
-    (void)m;
+    (void)m; (void)parts;
 #endif
-    gan__dense_part(j, 0, 1);
+    run(job, 0, 1);
+}
+
+/* Parts for a memory-bound pass that moves `floats` floats: one per thread when it is big
+   enough to be worth it. */
+static int gan__stream_parts(const gan_model *m, double floats)
+{
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    return floats >= GAN__MIN_THREAD_FLOATS ? m->pool->n_use : 1;
+#else
+    (void)m; (void)floats;
+    return 1;
+#endif
+}
+
+static void gan__dense(gan_model *m, const gan__dense_job *j)
+{
+    int parts = 1;
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    const int tile = j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR;
+    const int tiles = ((j->product == GAN__INPUT_GRAD ? j->I : j->O) + tile - 1) / tile;
+    const int most = GAN__PARTS_PER_THREAD * m->pool->n_use;
+    if (2.0 * j->B * j->I * j->O >= GAN__MIN_THREAD_FLOPS) parts = tiles < most ? tiles : most;
+#endif
+    gan__share(m, gan__dense_part, j, parts);
 }
 
 int gan_model_set_threads(gan_model *m, int n_threads)
@@ -1921,6 +1959,37 @@ static void gan__activation_backward(float *GAN__RESTRICT dx, const float *GAN__
     }
 }
 
+/* An activation pass on the model's threads: each part takes a slice of the elements, cut at
+   multiples of 16 so that every element meets the same vector or scalar code as in one pass.
+   backward: dx = out, dy = in; forward: y = out, x = in. */
+typedef struct gan__activation_job {
+    int backward, act;
+    float slope;
+    float *out;
+    const float *in, *x, *y;
+    size_t n;
+} gan__activation_job;
+
+static void gan__activation_part(const void *job, int part, int parts)
+{
+    const gan__activation_job *j = (const gan__activation_job *)job;
+    size_t lo, hi;
+    gan__slice(j->n, 16, part, parts, &lo, &hi);
+    if (lo >= hi) return;
+    if (j->backward)
+        gan__activation_backward(j->out + lo, j->in + lo, j->x + lo, j->y + lo, hi - lo, j->act, j->slope);
+    else gan__activation_forward(j->out + lo, j->in + lo, hi - lo, j->act, j->slope);
+}
+
+static void gan__activation(gan_model *m, const gan__layer *L, int backward, float *out, const float *in,
+                            const float *x, size_t n)
+{
+    gan__activation_job j;
+    j.backward = backward; j.act = L->spec.activation; j.slope = L->spec.slope;
+    j.out = out; j.in = in; j.x = x; j.y = L->y; j.n = n;
+    gan__share(m, gan__activation_part, &j, gan__stream_parts(m, (backward ? 3.0 : 2.0) * (double)n));
+}
+
 /* BatchNorm1d (Ioffe & Szegedy 2015), per feature j over the batch:
      training:  mu = mean(x), var = mean((x - mu)^2), x_hat = (x - mu) / sqrt(var + eps)
      inference: x_hat = (x - running_mean) / sqrt(running_var + eps)
@@ -1954,14 +2023,15 @@ static void gan__bn_normalize_row(float *GAN__RESTRICT x_hat, float *GAN__RESTRI
     GAN__ELEMENTWISE(n, { x_hat[k] = (x[k] - mean[k]) * inv_std[k]; y[k] = gamma[k] * x_hat[k] + beta[k]; });
 }
 
-static void gan__batchnorm_forward(gan__layer *L, const float *x, int B, int mode)
+/* The forward pass of features [f0, f1). */
+static void gan__batchnorm_forward(gan__layer *L, const float *x, int B, int mode, int f0, int f1)
 {
     const int N = L->out;
     double s[GAN__BN_BLOCK], ss[GAN__BN_BLOCK];
     float mean[GAN__BN_BLOCK];
     int n, j, j0;
-    for (j0 = 0; j0 < N; j0 += GAN__BN_BLOCK) {
-        const int nj = N - j0 < GAN__BN_BLOCK ? N - j0 : GAN__BN_BLOCK;
+    for (j0 = f0; j0 < f1; j0 += GAN__BN_BLOCK) {
+        const int nj = f1 - j0 < GAN__BN_BLOCK ? f1 - j0 : GAN__BN_BLOCK;
         if (mode == GAN_EVAL) {
             for (j = 0; j < nj; j++) {
                 mean[j] = L->run_mean[j0 + j];
@@ -2008,14 +2078,16 @@ static void gan__bn_input_grad_row(float *GAN__RESTRICT dx, const float *GAN__RE
     GAN__ELEMENTWISE(n, dx[k] = inv_std[k] * (gamma[k] * dy[k] - mean_g[k] - x_hat[k] * mean_g_xh[k]));
 }
 
-static void gan__batchnorm_backward(gan__layer *L, float *dx, const float *dy, int B, int mode, int param_grads)
+/* The backward pass of features [f0, f1). */
+static void gan__batchnorm_backward(gan__layer *L, float *dx, const float *dy, int B, int mode, int param_grads,
+                                    int f0, int f1)
 {
     const int N = L->out;
     double sum_dy[GAN__BN_BLOCK], sum_dy_xh[GAN__BN_BLOCK];
     float mean_g[GAN__BN_BLOCK], mean_g_xh[GAN__BN_BLOCK];
     int n, j, j0;
-    for (j0 = 0; j0 < N; j0 += GAN__BN_BLOCK) {
-        const int nj = N - j0 < GAN__BN_BLOCK ? N - j0 : GAN__BN_BLOCK;
+    for (j0 = f0; j0 < f1; j0 += GAN__BN_BLOCK) {
+        const int nj = f1 - j0 < GAN__BN_BLOCK ? f1 - j0 : GAN__BN_BLOCK;
         for (j = 0; j < nj; j++) sum_dy[j] = sum_dy_xh[j] = 0;
         for (n = 0; n < B; n++) {
             const size_t row = (size_t)n * N + j0;
@@ -2035,6 +2107,34 @@ static void gan__batchnorm_backward(gan__layer *L, float *dx, const float *dy, i
                                    (size_t)nj);
         }
     }
+}
+
+/* BatchNorm on the model's threads: each part takes a slice of the features, all of its
+   statistics included. */
+typedef struct gan__batchnorm_job {
+    gan__layer *L;
+    int backward, B, mode, param_grads;
+    float *dx;
+    const float *x, *dy;
+} gan__batchnorm_job;
+
+static void gan__batchnorm_part(const void *job, int part, int parts)
+{
+    const gan__batchnorm_job *j = (const gan__batchnorm_job *)job;
+    size_t lo, hi;
+    gan__slice((size_t)j->L->out, 16, part, parts, &lo, &hi);
+    if (lo >= hi) return;
+    if (j->backward) gan__batchnorm_backward(j->L, j->dx, j->dy, j->B, j->mode, j->param_grads, (int)lo, (int)hi);
+    else gan__batchnorm_forward(j->L, j->x, j->B, j->mode, (int)lo, (int)hi);
+}
+
+static void gan__batchnorm(gan_model *m, gan__layer *L, int backward, const float *x, float *dx, const float *dy,
+                           int B, int mode, int param_grads)
+{
+    gan__batchnorm_job j;
+    j.L = L; j.backward = backward; j.B = B; j.mode = mode; j.param_grads = param_grads;
+    j.dx = dx; j.x = x; j.dy = dy;
+    gan__share(m, gan__batchnorm_part, &j, gan__stream_parts(m, 4.0 * B * L->out));
 }
 
 /* Inverted dropout: keep each unit with probability 1 - rate and scale it by 1 / (1 - rate),
@@ -2076,7 +2176,7 @@ const float *gan_model_forward(gan_model *m, const float *x, int batch, int mode
             gan__dense_forward(m, L->y, in, L->W, L->b, batch, L->in, L->out);
             break;
         case GAN_ACTIVATION:
-            gan__activation_forward(L->y, in, n, L->spec.activation, L->spec.slope);
+            gan__activation(m, L, 0, L->y, in, in, n);
             break;
         case GAN_BATCHNORM:
             if (mode != GAN_EVAL && batch < 2) {
@@ -2085,7 +2185,7 @@ const float *gan_model_forward(gan_model *m, const float *x, int batch, int mode
                           "in training mode", i);
                 return NULL;
             }
-            gan__batchnorm_forward(L, in, batch, mode);
+            gan__batchnorm(m, L, 0, in, NULL, NULL, batch, mode, 0);
             break;
         case GAN_DROPOUT:
             gan__dropout_forward(L, in, n, mode, rng);
@@ -2120,14 +2220,14 @@ int gan_model_backward(gan_model *m, const float *dy, float *dx, int flags, gan_
             if (grad_in) gan__dense_backward_input(m, grad_in, grad_out, L->W, B, L->in, L->out);
             break;
         case GAN_ACTIVATION:
-            if (grad_in) gan__activation_backward(grad_in, grad_out, x, L->y, n, L->spec.activation, L->spec.slope);
+            if (grad_in) gan__activation(m, L, 1, grad_in, grad_out, x, n);
             break;
         case GAN_BATCHNORM:
             if (param_grads && !accumulate) {   /* 2 floats per feature: zeroing them costs nothing */
                 memset(L->dW, 0, sizeof(float) * (size_t)L->out);
                 memset(L->db, 0, sizeof(float) * (size_t)L->out);
             }
-            gan__batchnorm_backward(L, grad_in, grad_out, B, m->mode, param_grads);
+            gan__batchnorm(m, L, 1, NULL, grad_in, grad_out, B, m->mode, param_grads);
             break;
         case GAN_DROPOUT:
             if (grad_in) { size_t k; for (k = 0; k < n; k++) grad_in[k] = grad_out[k] * L->cache[k]; }
@@ -2462,14 +2562,12 @@ uint64_t gan_optim_steps(const gan_optim *o) { return o->t; }
 /* Each update rule is written one parameter at a time. Unless GAN_NO_SIMD, a vector loop
    first runs the same operations in the same order on GAN__VL parameters at once; IEEE
    arithmetic and sqrt round every lane exactly as the scalar code does, so only the speed
-   differs. */
-void gan_optim_step(gan_optim *o, float *w, const float *g)
+   differs. gan__optim_update applies step o->t to parameters [k, n) only: the trainer
+   shares the parameters out among the model's threads. */
+static void gan__optim_update(const gan_optim *o, float *w, const float *g, size_t k, size_t n)
 {
     const gan_optim_config c = o->cfg;
-    const size_t n = o->n;
     float *m = o->m, *v = o->v;
-    size_t k = 0;
-    o->t++;
     switch (c.kind) {
     case GAN_SGD:
         /* PyTorch SGD: m = momentum m + g;  w -= lr m */
@@ -2535,6 +2633,36 @@ void gan_optim_step(gan_optim *o, float *w, const float *g)
         break;
     }
     }
+}
+
+void gan_optim_step(gan_optim *o, float *w, const float *g)
+{
+    o->t++;
+    gan__optim_update(o, w, g, 0, o->n);
+}
+
+/* One optimizer step on model m's parameters, on m's threads: each part updates a slice of
+   the parameters, cut at multiples of 16 (the vector loop meets the same parameters). */
+typedef struct gan__optim_job {
+    const gan_optim *o;
+    float *w;
+    const float *g;
+} gan__optim_job;
+
+static void gan__optim_part(const void *job, int part, int parts)
+{
+    const gan__optim_job *j = (const gan__optim_job *)job;
+    size_t lo, hi;
+    gan__slice(j->o->n, 16, part, parts, &lo, &hi);
+    if (lo < hi) gan__optim_update(j->o, j->w, j->g, lo, hi);
+}
+
+static void gan__optim_step_model(gan_optim *o, gan_model *m)
+{
+    gan__optim_job j;
+    o->t++;
+    j.o = o; j.w = m->params; j.g = m->grads;
+    gan__share(m, gan__optim_part, &j, gan__stream_parts(m, 7.0 * (double)o->n));
 }
 
 /* ---- 5. training ------------------------------------------------------------------- */
@@ -2716,7 +2844,7 @@ static int gan__d_update(gan *g, const float *real, const float *fake, int fake_
     if (!isfinite(d_loss)) return gan__nonfinite(g, "discriminator", d_loss, err);
     if (report && st) { st->d_loss = d_loss; st->d_real = d_real; st->d_fake = d_fake; }
 
-    gan_optim_step(g->d_opt, g->D->params, g->D->grads);
+    gan__optim_step_model(g->d_opt, g->D);
     if (c->clip > 0) gan_model_clip(g->D, c->clip);
     return GAN_OK;
 }
@@ -2741,7 +2869,7 @@ static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_
     if (report && st) st->g_loss = g_loss;
     gan_model_backward(g->D, g->d_logit_grad, g->fake_grad, 0, NULL);
     gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE, NULL);
-    gan_optim_step(g->g_opt, g->G->params, g->G->grads);
+    gan__optim_step_model(g->g_opt, g->G);
     return GAN_OK;
 }
 

@@ -416,8 +416,8 @@ static void stream_run(void *p)
     if (a->which == 0) gan_optim_step(a->opt, a->w, a->g);
     if (a->which == 1) gan__activation_forward(a->y, a->w, a->n, GAN_LEAKY_RELU, 0.2f);
     if (a->which == 2) gan__activation_backward(a->y, a->g, a->w, a->w, a->n, GAN_LEAKY_RELU, 0.2f);
-    if (a->which == 3) gan__batchnorm_forward(a->bn, a->w, 64, GAN_TRAIN);
-    if (a->which == 4) gan__batchnorm_backward(a->bn, a->y, a->g, 64, GAN_TRAIN, 1);
+    if (a->which == 3) gan__batchnorm_forward(a->bn, a->w, 64, GAN_TRAIN, 0, a->bn->out);
+    if (a->which == 4) gan__batchnorm_backward(a->bn, a->y, a->g, 64, GAN_TRAIN, 1, 0, a->bn->out);
 }
 
 /* The memory-bound passes of the MNIST step at batch 64, in GB/s of the bytes they must
