@@ -2802,9 +2802,6 @@ static int gan__nonfinite(gan *g, const char *which, float value, gan_error *err
                      (unsigned long)g->iterations);
 }
 
-/* One D update: descend scale * (L_real(D(x)) + L_fake(D(fake))), with fake = G(z) already
-   computed. Each half is a forward and a backward of its own, so that batch statistics
-   are never mixed between real and fake, as in PyTorch-GAN. */
 /* Half of a D update: the loss on D's outputs `logit` for a batch that is all real or all
    fake, and its gradient in D's gradient buffer (written by the first half, added by the
    second). With report, also the mean output (D(x) or D(G(z))). */
@@ -2818,7 +2815,9 @@ static float gan__d_half(gan *g, const float *logit, int real, int report, int f
     return loss;
 }
 
-/* One D update: descend L_D = scale * (L(D(x), real) + L(D(G(z)), fake)) on D's parameters.
+/* One D update: descend L_D = scale * (L(D(x), real) + L(D(G(z)), fake)) on D's parameters,
+   with G(z) already computed. Each half is a forward and a backward of its own, so that
+   batch statistics are never mixed between real and fake, as in PyTorch-GAN.
    report: compute the loss and the mean outputs for st (else the gradients only; see
    gan__loss_d). fake_done: D's buffers still hold its forward pass over `fake`, run by a G
    step that left D unchanged, so the update goes back through that pass first instead of
