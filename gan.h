@@ -1501,6 +1501,14 @@ static void gan__dot_narrow(float *c, size_t ldc, const float *a, size_t lda, co
     }
 }
 
+/* wt (O, I) = W^T for a W (I, O) small enough to be transposed onto the stack. */
+static void gan__transpose(float *wt, const float *W, int I, int O)
+{
+    int i, o;
+    for (i = 0; i < I; i++)
+        for (o = 0; o < O; o++) wt[(size_t)o * I + i] = W[(size_t)i * O + o];
+}
+
 /* The three dense products on a slice of their outputs: columns [o0, o1) of y and dW,
    columns [i0, i1) of dx. */
 static void gan__dense_forward_fast(float *y, const float *x, const float *W, const float *b, int B, int I, int O,
@@ -1508,9 +1516,7 @@ static void gan__dense_forward_fast(float *y, const float *x, const float *W, co
 {
     if (O <= 2 && I > 2 && I <= GAN__KC * GAN__NR / 2) {
         float wt[GAN__KC * GAN__NR];    /* W^T (O, I) */
-        int i, o;
-        for (i = 0; i < I; i++)
-            for (o = 0; o < O; o++) wt[(size_t)o * I + i] = W[(size_t)i * O + o];
+        gan__transpose(wt, W, I, O);
         gan__dot_narrow(y, (size_t)O, x, (size_t)I, wt, (size_t)I, b, B, I, o0, o1);
         return;
     }
@@ -1520,7 +1526,7 @@ static void gan__dense_forward_fast(float *y, const float *x, const float *W, co
 static void gan__dense_backward_input_fast(float *dx, const float *dy, const float *W, int B, int I, int O,
                                            int i0, int i1)
 {
-    int n, i, o;
+    int n, i;
     if (I <= 2 && O > 2) {
         gan__dot_narrow(dx, (size_t)I, dy, (size_t)O, W, (size_t)O, NULL, B, O, i0, i1);
         return;
@@ -1529,8 +1535,7 @@ static void gan__dense_backward_input_fast(float *dx, const float *dy, const flo
        For such small layers dx = dy W^T runs as a gemm against W^T, transposed onto the stack. */
     if (O < 4 * GAN__VL && (size_t)I * O <= GAN__KC * GAN__NR) {
         float wt[GAN__KC * GAN__NR];    /* W^T (O, I) */
-        for (i = 0; i < I; i++)
-            for (o = 0; o < O; o++) wt[(size_t)o * I + i] = W[(size_t)i * O + o];
+        gan__transpose(wt, W, I, O);
         gan__gemm(dx, (size_t)I, dy, (size_t)O, 1, wt, (size_t)I, NULL, 0, B, O, i0, i1);
         return;
     }
