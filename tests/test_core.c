@@ -342,10 +342,9 @@ static void batchnorm_reference_case(gan_rng *r, int B, int N)
             if (mode == GAN_TRAIN) {
                 const double want_mean = (1 - mom) * (double)old_state[j] + mom * mu;
                 const double want_var = (1 - mom) * (double)old_state[N + j] + mom * var / (B - 1);
-                double ratio = bn_ratio(m->state[j], want_mean, fabs(want_mean) + fabs(old_state[j]));
-                if (ratio > worst_running) worst_running = ratio;
-                ratio = bn_ratio(m->state[N + j], want_var, want_var + old_state[N + j]);
-                if (ratio > worst_running) worst_running = ratio;
+                worst_running = fmax(worst_running,
+                                     bn_ratio(m->state[j], want_mean, fabs(want_mean) + fabs(old_state[j])));
+                worst_running = fmax(worst_running, bn_ratio(m->state[N + j], want_var, want_var + old_state[N + j]));
                 var /= B;
             } else {
                 mu = old_state[j];
@@ -356,8 +355,8 @@ static void batchnorm_reference_case(gan_rng *r, int B, int N)
                 const size_t k = (size_t)n * N + j;
                 const double xh = (x[k] - mu) * inv_std, ex = inv_std * (fabs(x[k]) + fabs(mu));
                 const double g = (double)dy[k] * gamma[j];
-                const double ratio = bn_ratio(y[k], gamma[j] * xh + beta[j], fabs(gamma[j]) * (fabs(xh) + ex) + fabs(beta[j]));
-                if (ratio > worst_y) worst_y = ratio;
+                worst_y = fmax(worst_y, bn_ratio(y[k], gamma[j] * xh + beta[j],
+                                                 fabs(gamma[j]) * (fabs(xh) + ex) + fabs(beta[j])));
                 sum_dy += dy[k];
                 sum_dy_xh += dy[k] * xh;
                 scale_dbeta += fabs(dy[k]);
@@ -371,12 +370,10 @@ static void batchnorm_reference_case(gan_rng *r, int B, int N)
                 const double want = inv_std * (g - mean_g - xh * mean_g_xh);
                 const double scale = inv_std * (fabs(g) + fabs(mean_g) + fabs(mean_g_xh) * (fabs(xh) + ex) +
                                                 fabs(xh) * mean_abs_g_ex);
-                const double ratio = bn_ratio(dx[k], want, scale);
-                if (ratio > worst_dx) worst_dx = ratio;
+                worst_dx = fmax(worst_dx, bn_ratio(dx[k], want, scale));
             }
-            if (bn_ratio(dgamma[j], sum_dy_xh, scale_dgamma) > worst_params)
-                worst_params = bn_ratio(dgamma[j], sum_dy_xh, scale_dgamma);
-            if (bn_ratio(dbeta[j], sum_dy, scale_dbeta) > worst_params) worst_params = bn_ratio(dbeta[j], sum_dy, scale_dbeta);
+            worst_params = fmax(worst_params, bn_ratio(dgamma[j], sum_dy_xh, scale_dgamma));
+            worst_params = fmax(worst_params, bn_ratio(dbeta[j], sum_dy, scale_dbeta));
         }
         CHECK(worst_y <= 1 && worst_dx <= 1 && worst_params <= 1 && worst_running <= 1,
               "batchnorm %s B=%d N=%d against double: errors %.3g (y), %.3g (dx), %.3g (dgamma, dbeta), "
