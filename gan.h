@@ -1413,9 +1413,11 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
     }
 }
 
-/* One dot tile: dx[r][w] = sum_o dy[r][o] W[w][o] for r < rows <= DR, w < wrows <= WR.
-   Missing rows repeat the last one, as in the gemm tile. */
-static void gan__dot_tile(float *dx, size_t ldx, const float *dy, const float *W, int rows, int wrows, int O)
+/* One dot tile: dx[r][w] = (accumulate ? dx[r][w] : 0) + sum_o dy[r][o] W[w][o] for r < rows <= DR,
+   w < wrows <= WR and o < O, with rows of dy ldy and rows of W ldw floats apart. Missing rows
+   repeat the last one, as in the gemm tile. */
+static void gan__dot_tile(float *dx, size_t ldx, const float *dy, size_t ldy, const float *W, size_t ldw, int rows,
+                          int wrows, int O, int accumulate)
 {
     gan__vec acc[GAN__DR][GAN__WR], y[GAN__DR];
     const float *yr[GAN__DR], *wr[GAN__WR];
@@ -1423,12 +1425,12 @@ static void gan__dot_tile(float *dx, size_t ldx, const float *dy, const float *W
     int r, w, o;
     GAN__UNROLL
     for (r = 0; r < GAN__DR; r++) {
-        yr[r] = dy + (size_t)(r < rows ? r : rows - 1) * O;
+        yr[r] = dy + (size_t)(r < rows ? r : rows - 1) * ldy;
         GAN__UNROLL
         for (w = 0; w < GAN__WR; w++) acc[r][w] = gan__vzero();
     }
     GAN__UNROLL
-    for (w = 0; w < GAN__WR; w++) wr[w] = W + (size_t)(w < wrows ? w : wrows - 1) * O;
+    for (w = 0; w < GAN__WR; w++) wr[w] = W + (size_t)(w < wrows ? w : wrows - 1) * ldw;
     for (o = 0; o + GAN__VL <= O; o += GAN__VL) {
         GAN__UNROLL
         for (r = 0; r < GAN__DR; r++) y[r] = gan__vload(yr[r] + o);
@@ -1455,7 +1457,9 @@ static void gan__dot_tile(float *dx, size_t ldx, const float *dy, const float *W
         if (r >= rows) break;
         GAN__UNROLL
         for (w = 0; w < GAN__WR; w += 4) gan__vsum4(sums + w, acc[r][w], acc[r][w + 1], acc[r][w + 2], acc[r][w + 3]);
-        memcpy(dx + (size_t)r * ldx, sums, sizeof(float) * (size_t)wrows);
+        if (accumulate)
+            for (w = 0; w < wrows; w++) dx[(size_t)r * ldx + w] += sums[w];
+        else memcpy(dx + (size_t)r * ldx, sums, sizeof(float) * (size_t)wrows);
     }
 }
 
@@ -1523,10 +1527,14 @@ static void gan__dense_forward_fast(float *y, const float *x, const float *W, co
     gan__gemm(y, (size_t)O, x, (size_t)I, 1, W, (size_t)O, b, 0, B, I, o0, o1);
 }
 
+#define GAN__DX_CHUNK 512             /* dx: columns of W copied at a time when its rows are 4 KB apart */
+#define GAN__DX_LDC (GAN__DX_CHUNK + 16)
+
 static void gan__dense_backward_input_fast(float *dx, const float *dy, const float *W, int B, int I, int O,
                                            int i0, int i1)
 {
-    int n, i;
+    float copy[GAN__WR * GAN__DX_LDC];
+    int n, i, o, r, chunk;
     if (I <= 2 && O > 2) {
         gan__dot_narrow(dx, (size_t)I, dy, (size_t)O, W, (size_t)O, NULL, B, O, i0, i1);
         return;
@@ -1539,10 +1547,27 @@ static void gan__dense_backward_input_fast(float *dx, const float *dy, const flo
         gan__gemm(dx, (size_t)I, dy, (size_t)O, 1, wt, (size_t)I, NULL, 0, B, O, i0, i1);
         return;
     }
-    for (i = i0; i < i1; i += GAN__WR)          /* WR rows of W stay in L1 while dy streams by */
-        for (n = 0; n < B; n += GAN__DR)
-            gan__dot_tile(dx + (size_t)n * I + i, (size_t)I, dy + (size_t)n * O, W + (size_t)i * O,
-                          B - n < GAN__DR ? B - n : GAN__DR, i1 - i < GAN__WR ? i1 - i : GAN__WR, O);
+    /* WR rows of W stay in L1 while dy streams by. Rows a multiple of 4 KB apart (O a multiple
+       of 1024) all fall into one L1 set, where the WR rows of W and the DR rows of dy evict one
+       another: such a W is copied, GAN__DX_CHUNK columns at a time, into rows GAN__DX_LDC floats
+       apart, and each chunk's sums add to those of the chunks before it. */
+    chunk = O % 1024 == 0 ? GAN__DX_CHUNK : O;
+    for (i = i0; i < i1; i += GAN__WR) {
+        const int wrows = i1 - i < GAN__WR ? i1 - i : GAN__WR;
+        for (o = 0; o < O; o += chunk) {
+            const float *w = W + (size_t)i * O + o;
+            size_t ldw = (size_t)O;
+            if (chunk < O) {
+                for (r = 0; r < wrows; r++)
+                    memcpy(copy + r * GAN__DX_LDC, w + (size_t)r * O, sizeof(float) * GAN__DX_CHUNK);
+                w = copy;
+                ldw = GAN__DX_LDC;
+            }
+            for (n = 0; n < B; n += GAN__DR)
+                gan__dot_tile(dx + (size_t)n * I + i, (size_t)I, dy + (size_t)n * O + o, (size_t)O, w, ldw,
+                              B - n < GAN__DR ? B - n : GAN__DR, wrows, chunk, o > 0);
+        }
+    }
 }
 
 /* dW += x^T dy when I or O is 1 or 2, as S[p][q] += sum_n U[n][p] V[n][q] for p in [p0, p1) and

@@ -1,7 +1,7 @@
 /* test_kernels.c - the fast dense kernels and optimizer loops against the reference loops.
 
-   For odd shapes (every B, I, O in {1, 3, 17, 63, 65, 257}) and the shapes of the MNIST and
-   quadratic-demo models, each fast product (y = x W + b, dx = dy W^T, dW += x^T dy, db += sum dy)
+   For odd shapes (every B, I, O in {1, 3, 17, 63, 65, 257}), the shapes of the MNIST and
+   quadratic-demo models and one with W's rows 8 KB apart (dx copies such W in chunks), each fast product (y = x W + b, dx = dy W^T, dW += x^T dy, db += sum dy)
    must match the reference within the rounding-error bound of a sum of K terms: the two
    differ only in the order of their additions, and any order of a K-term float sum is within
    K * u * sum|terms| of the exact value (u = 2^-24; Higham, "Accuracy and Stability of
@@ -441,7 +441,8 @@ int main(void)
        and the quadratic demo (G 2-16-16-2, D 2-16-16-2-1) */
     static const int model[][3] = { { 64, 100, 128 }, { 64, 128, 256 }, { 64, 256, 512 }, { 64, 512, 1024 },
                                     { 64, 1024, 784 }, { 64, 784, 512 }, { 64, 512, 256 }, { 64, 256, 1 },
-                                    { 256, 2, 16 }, { 256, 16, 16 }, { 256, 16, 2 }, { 256, 2, 1 } };
+                                    { 256, 2, 16 }, { 256, 16, 16 }, { 256, 16, 2 }, { 256, 2, 1 },
+                                    { 17, 65, 2048 } };   /* and W's rows 8 KB apart, a row tile left over */
     static const int batch[] = { 1, 15, 16, 17, 255, 256, 257 }, width[] = { 1, 2, 3, 16, 17, 40 };
     const int n_odd = (int)(sizeof odd / sizeof odd[0]), n_model = (int)(sizeof model / sizeof model[0]);
     const int n_batch = (int)(sizeof batch / sizeof batch[0]), n_width = (int)(sizeof width / sizeof width[0]);
@@ -475,6 +476,7 @@ int main(void)
         check_threads(m, &r, 64, 784, 512);
         check_threads(m, &r, 65, 257, 257);
         check_threads(m, &r, 63, 1024, 65);
+        check_threads(m, &r, 63, 65, 1024);
         check_threads(m, &r, 257, 65, 63);
         gan_model_free(m);
     }
