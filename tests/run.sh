@@ -24,9 +24,9 @@ build() { # name, command...
 }
 
 # A test program adds its own counts; a crash or a non-zero exit counts as one more failure.
-run() { # label, binary
-    label=$1; bin=$2
-    "$bin" >"$OUT/$label.out" 2>&1
+run() { # label, command...
+    label=$1; shift
+    "$@" >"$OUT/$label.out" 2>&1
     rc=$?
     grep -v '^[0-9]* passed, [0-9]* failed$' "$OUT/$label.out" | grep '^FAIL' | sed "s|^|[$label] |"
     line=$(grep '^[0-9]* passed, [0-9]* failed$' "$OUT/$label.out" | tail -n 1)
@@ -59,6 +59,25 @@ if $CC -march=native -E -x c /dev/null >/dev/null 2>&1; then
         ASAN_OPTIONS=detect_leaks=1 run "test_kernels (-march=native, asan+ubsan)" "$OUT/test_kernels-native-asan"
 else
     echo "SKIP test_kernels -march=native: $CC cannot target the native machine"
+fi
+
+# The AVX2 kernels, which -march=native does not choose where the machine has AVX-512.
+if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep -qw avx512f /proc/cpuinfo &&
+    $CC -mavx2 -mfma -E -x c /dev/null >/dev/null 2>&1; then
+    build "test_kernels-avx2" $CC -O2 -mavx2 -mfma $WARN -Itests -o "$OUT/test_kernels-avx2" tests/test_kernels.c -lm -lpthread &&
+        run "test_kernels (-mavx2 -mfma)" "$OUT/test_kernels-avx2"
+fi
+
+# The NEON kernels on an x86-64 machine, under qemu's user-mode emulation, when an aarch64
+# cross compiler and qemu-aarch64 are installed (.ci/run installs them): the kernels against
+# the reference loops, and the core tests (gradients, optimizers, checkpoints) on that path.
+if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v qemu-aarch64 >/dev/null 2>&1; then
+    for t in test_kernels test_core; do
+        build "$t-neon" aarch64-linux-gnu-gcc -O2 -static $WARN -Itests -o "$OUT/$t-neon" "tests/$t.c" -lm -lpthread &&
+            run "$t (NEON, qemu-aarch64)" qemu-aarch64 "$OUT/$t-neon"
+    done
+elif [ "$(uname -m)" != aarch64 ]; then
+    echo "SKIP NEON under qemu: aarch64-linux-gnu-gcc or qemu-aarch64 not installed"
 fi
 
 # The header and every example at -Werror with each compiler present.
