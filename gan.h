@@ -1288,6 +1288,11 @@ static inline gan__vec gan__vsums(const gan__vec *v)
 #define GAN__IN_REGISTER(v) ((void)0)
 #endif
 #define GAN__KC 256                   /* gemm: k-block, so that a KC x NR panel of B stays in L1 */
+/* Rows of a matrix a multiple of 4 KB (1024 floats) apart all fall into one set of an L1
+   cache whose sets repeat every 4 KB (32 KB 8-way, 48 KB 12-way), so a tile reading a few
+   such rows at once evicts its own data: the gemm and the dx tiles first copy such rows
+   closer together. */
+#define GAN__SAME_L1_SET(ld) ((ld) % 1024 == 0)
 
 /* One register tile: C[r][j] = init[r][j] + sum_k A[r][k] B[k][j] for r < rows <= MR and
    j < cols <= NR, with A[r][k] = a[r * a_rs + k * a_cs] and B[k][j] = b[k * ldb + j].
@@ -1390,7 +1395,7 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
             const float *bp = b + (size_t)k0 * ldb + j;
             size_t ldp = ldb;
             int packed = 0;
-            if (M > 8 * GAN__MR || (M > GAN__MR && ldb % 1024 == 0)) {
+            if (M > 8 * GAN__MR || (M > GAN__MR && GAN__SAME_L1_SET(ldb))) {
                 for (k = 0; k < kc; k++) {
                     const float *row = bp + (size_t)k * ldb;
                     float *copy = panel + (size_t)k * GAN__NR;
@@ -1547,11 +1552,11 @@ static void gan__dense_backward_input_fast(float *dx, const float *dy, const flo
         gan__gemm(dx, (size_t)I, dy, (size_t)O, 1, wt, (size_t)I, NULL, 0, B, O, i0, i1);
         return;
     }
-    /* WR rows of W stay in L1 while dy streams by. Rows a multiple of 4 KB apart (O a multiple
-       of 1024) all fall into one L1 set, where the WR rows of W and the DR rows of dy evict one
-       another: such a W is copied, GAN__DX_CHUNK columns at a time, into rows GAN__DX_LDC floats
-       apart, and each chunk's sums add to those of the chunks before it. */
-    chunk = O % 1024 == 0 ? GAN__DX_CHUNK : O;
+    /* WR rows of W stay in L1 while dy streams by. When W's rows fall into one L1 set, its WR
+       rows and dy's DR rows evict one another: such a W is copied, GAN__DX_CHUNK columns at a
+       time, into rows GAN__DX_LDC floats apart, and each chunk's sums add to those of the
+       chunks before it. */
+    chunk = GAN__SAME_L1_SET(O) ? GAN__DX_CHUNK : O;
     for (i = i0; i < i1; i += GAN__WR) {
         const int wrows = i1 - i < GAN__WR ? i1 - i : GAN__WR;
         for (o = 0; o < O; o += chunk) {
