@@ -281,6 +281,8 @@ typedef struct gan_train_config {
     float real_label;   /* target for real samples: 1, or less for one-sided label smoothing */
     float d_loss_scale; /* D loss = scale * (real term + fake term): 1 (paper) or 0.5 (PyTorch-GAN) */
     float clip;         /* > 0: clamp D's parameters to [-clip, clip] after each D update (WGAN) */
+    float g_average;    /* > 0: keep an average of G's parameters, avg = a avg + (1 - a) G after
+                           every G update with a = g_average < 1; samples and exports use it */
 } gan_train_config;
 
 /* Algorithm 1 with k = 1, non-saturating loss, uniform noise, labels 1/0, no clipping. */
@@ -318,8 +320,15 @@ GANDEF void gan_sample_noise(gan *g, float *z, int n);
 GANDEF int  gan_d_step(gan *g, const float *real, const float *z, gan_stats *stats, gan_error *err);
 GANDEF int  gan_g_step(gan *g, const float *z, gan_stats *stats, gan_error *err);
 
-/* n samples from G (eval mode) for fresh noise from the trainer's generator. */
+/* n samples from G (eval mode) for fresh noise from the trainer's generator; from the averaged
+   generator below when cfg.g_average > 0. */
 GANDEF int gan_generate(gan *g, float *out, int n, gan_error *err);
+
+/* The generator that samples and exports use, as a new model the caller frees: a copy of G, or
+   with cfg.g_average > 0 G's layers with the averaged parameters. BatchNorm's running
+   statistics belong to the parameters they were measured with, so the averaged generator's
+   are measured again on 64 batches of noise from a fixed seed. */
+GANDEF gan_model *gan_sampling_generator(const gan *g, gan_error *err);
 
 GANDEF gan_model *gan_generator(gan *g);
 GANDEF gan_model *gan_discriminator(gan *g);
@@ -2712,6 +2721,7 @@ struct gan {
     float *real;            /* (batch, data_dim) */
     float *d_logit_grad;    /* (batch) */
     float *fake_grad;       /* (batch, data_dim): dLoss/dG(z) in the G step */
+    float *g_avg;           /* (G's n_params) when cfg.g_average > 0: G's averaged parameters */
 };
 
 gan_train_config gan_train_defaults(int z_dim, int batch)
@@ -2754,10 +2764,13 @@ static int gan__config_check(const gan_train_config *c, const gan_model *G, cons
         return gan__fail(err, GAN_ERR_ARGUMENT, "d_loss_scale %g out of range (0, 1000]", (double)c->d_loss_scale);
     if (!(c->clip >= 0 && c->clip < 1e6f))
         return gan__fail(err, GAN_ERR_ARGUMENT, "clip %g out of range [0, 1e6)", (double)c->clip);
+    if (!(c->g_average >= 0 && c->g_average < 1))
+        return gan__fail(err, GAN_ERR_ARGUMENT, "g_average %g out of range [0, 1)", (double)c->g_average);
     return GAN_OK;
 }
 
-/* Allocates the trainer around G, D and two optimizers; frees nothing of the caller's. */
+/* Allocates the trainer around G, D and two optimizers; frees nothing of the caller's. The
+   average of G's parameters starts at G's. */
 static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_opt,
                      const gan_train_config *cfg, gan_error *err)
 {
@@ -2771,7 +2784,11 @@ static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_
     g->real = (float *)gan__alloc(sizeof(float) * B * (size_t)D->input_dim, err, "real batch");
     g->d_logit_grad = (float *)gan__alloc(sizeof(float) * B, err, "logit gradient");
     g->fake_grad = (float *)gan__alloc(sizeof(float) * B * (size_t)D->input_dim, err, "fake gradient");
-    if (!g->z || !g->real || !g->d_logit_grad || !g->fake_grad) {
+    if (cfg->g_average > 0) {
+        g->g_avg = (float *)gan__alloc(sizeof(float) * G->n_params, err, "averaged generator");
+        if (g->g_avg) memcpy(g->g_avg, G->params, sizeof(float) * G->n_params);
+    }
+    if (!g->z || !g->real || !g->d_logit_grad || !g->fake_grad || (cfg->g_average > 0 && !g->g_avg)) {
         g->G = g->D = NULL; g->g_opt = g->d_opt = NULL;
         gan_free(g);
         return NULL;
@@ -2813,6 +2830,7 @@ void gan_free(gan *g)
     if (g->real) GAN_FREE(g->real);
     if (g->d_logit_grad) GAN_FREE(g->d_logit_grad);
     if (g->fake_grad) GAN_FREE(g->fake_grad);
+    if (g->g_avg) GAN_FREE(g->g_avg);
     GAN_FREE(g);
 }
 
@@ -2887,6 +2905,15 @@ static int gan__d_update(gan *g, const float *real, const float *fake, int fake_
    (D in GAN_TRAIN_FROZEN mode, dropout from the trainer's generator, no parameter
    gradients), then through G. D is left as the D step will find it. G's output for z
    stays in G's buffer: the PyTorch-GAN order hands it to the D step. report as above. */
+/* Polyak averaging of G (Yazici et al., "The Unusual Effectiveness of Averaging in GAN
+   Training", 2019): avg = a avg + (1 - a) w after every G update. G trains as before; the
+   average, which smooths out G's oscillation around the equilibrium, is what samples. */
+static void gan__average(float *GAN__RESTRICT avg, const float *GAN__RESTRICT w, float a, size_t n)
+{
+    const float b = 1.0f - a;
+    GAN__ELEMENTWISE(n, avg[k] = a * avg[k] + b * w[k]);
+}
+
 static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_error *err)
 {
     const gan_train_config *c = &g->cfg;
@@ -2904,6 +2931,7 @@ static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_
     gan_model_backward(g->D, g->d_logit_grad, g->fake_grad, 0, NULL);
     gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE, NULL);
     gan__optim_step_model(g->g_opt, g->G);
+    if (g->g_avg) gan__average(g->g_avg, g->G->params, c->g_average, g->G->n_params);
     return GAN_OK;
 }
 
@@ -3000,9 +3028,46 @@ static int gan__generate(gan_model *G, int z_dim, int noise, gan_rng *rng, float
     return GAN_OK;
 }
 
+#define GAN__AVERAGE_BN_BATCHES 64
+
+gan_model *gan_sampling_generator(const gan *g, gan_error *err)
+{
+    const gan_model *G = g->G;
+    gan_layer specs[GAN__MAX_LAYERS];
+    gan_model *m;
+    gan_rng rng;
+    int i, t;
+    for (i = 0; i < G->n_layers; i++) specs[i] = G->layers[i].spec;
+    m = gan_model_new(G->input_dim, specs, G->n_layers, G->max_batch, err);
+    if (!m) return NULL;
+    memcpy(m->params, g->g_avg ? g->g_avg : G->params, sizeof(float) * G->n_params);
+    memcpy(m->state, G->state, sizeof(float) * G->n_state);
+    m->rng = G->rng;
+    if (!g->g_avg || G->n_state == 0) { gan__ok(err); return m; }
+    /* running = (1 - 1/(t+1)) running + 1/(t+1) batch_t is the plain mean of batches 0..t. */
+    gan_rng_seed(&rng, 0x617667, 0x626e);   /* "avg", "bn" */
+    for (t = 0; t < GAN__AVERAGE_BN_BATCHES; t++) {
+        float *z = m->scratch[1];           /* untouched by the forward pass, as in gan__generate */
+        size_t k;
+        for (i = 0; i < m->n_layers; i++) m->layers[i].spec.momentum = 1.0f / (float)(t + 1);
+        for (k = 0; k < (size_t)g->cfg.batch * g->cfg.z_dim; k++)
+            z[k] = g->cfg.noise == GAN_NOISE_NORMAL ? gan_rng_normal(&rng) : 2.0f * gan_rng_uniform(&rng) - 1.0f;
+        if (!gan_model_forward(m, z, g->cfg.batch, GAN_TRAIN, NULL, err)) { gan_model_free(m); return NULL; }
+    }
+    for (i = 0; i < m->n_layers; i++) m->layers[i].spec.momentum = specs[i].momentum;
+    gan__ok(err);
+    return m;
+}
+
 int gan_generate(gan *g, float *out, int n, gan_error *err)
 {
-    return gan__generate(g->G, g->cfg.z_dim, g->cfg.noise, &g->rng, out, n, err);
+    gan_model *avg;
+    int rc;
+    if (!g->g_avg) return gan__generate(g->G, g->cfg.z_dim, g->cfg.noise, &g->rng, out, n, err);
+    if (!(avg = gan_sampling_generator(g, err))) return err ? err->code : GAN_ERR_MEMORY;
+    rc = gan__generate(avg, g->cfg.z_dim, g->cfg.noise, &g->rng, out, n, err);
+    gan_model_free(avg);
+    return rc;
 }
 
 /* ---- 6. checkpoints ---------------------------------------------------------------- */
@@ -3050,7 +3115,9 @@ static int gan__get_floats(gan__reader *r, float *f, size_t n)
     return 1;
 }
 
-#define GAN__VERSION 1
+/* Version 2 added cfg.g_average to the configuration and, when it is > 0, G's averaged
+   parameters after the optimizers; version 1 files still load, without an average. */
+#define GAN__VERSION 2
 static const char gan__magic_full[8] = {'G', 'A', 'N', 'H', 'C', 'K', 'P', 'T'};
 static const char gan__magic_gen[8]  = {'G', 'A', 'N', 'H', 'G', 'E', 'N', '1'};
 
@@ -3204,15 +3271,17 @@ static void gan__put_config(gan__writer *w, const gan_train_config *c)
     gan__put_u32(w, (uint32_t)c->d_steps); gan__put_u32(w, (uint32_t)c->g_steps);
     gan__put_u32(w, (uint32_t)c->same_batch); gan__put_u32(w, (uint32_t)c->g_first);
     gan__put_f32(w, c->real_label); gan__put_f32(w, c->d_loss_scale); gan__put_f32(w, c->clip);
+    gan__put_f32(w, c->g_average);
 }
 
-static void gan__get_config(gan__reader *r, gan_train_config *c)
+static void gan__get_config(gan__reader *r, gan_train_config *c, uint32_t version)
 {
     c->z_dim = (int)gan__get_u32(r); c->noise = (int)gan__get_u32(r);
     c->batch = (int)gan__get_u32(r); c->loss = (int)gan__get_u32(r);
     c->d_steps = (int)gan__get_u32(r); c->g_steps = (int)gan__get_u32(r);
     c->same_batch = (int)gan__get_u32(r); c->g_first = (int)gan__get_u32(r);
     c->real_label = gan__get_f32(r); c->d_loss_scale = gan__get_f32(r); c->clip = gan__get_f32(r);
+    c->g_average = version >= 2 ? gan__get_f32(r) : 0.0f;
 }
 
 static void gan__put_header(gan__writer *w, const char magic[8])
@@ -3237,9 +3306,10 @@ static size_t gan__finish(gan__writer *w, gan_error *err)
     return w->pos;
 }
 
-/* Checks magic, version and CRC; leaves the reader just past the version. */
+/* Checks magic, version and CRC; leaves the reader just past the version, which goes to
+   *version if that is not NULL. */
 static int gan__open(gan__reader *r, const void *buf, size_t size, const char magic[8], const char *what,
-                     gan_error *err)
+                     uint32_t *version_out, gan_error *err)
 {
     uint32_t version, stored, actual;
     r->buf = (const unsigned char *)buf;
@@ -3257,9 +3327,10 @@ static int gan__open(gan__reader *r, const void *buf, size_t size, const char ma
     }
     r->pos = 8;
     version = gan__get_u32(r);
-    if (version != GAN__VERSION)
-        return gan__fail(err, GAN_ERR_FORMAT, "%s: format version %lu, this gan.h reads version %d", what,
+    if (version < 1 || version > GAN__VERSION)
+        return gan__fail(err, GAN_ERR_FORMAT, "%s: format version %lu, this gan.h reads versions 1 to %d", what,
                          (unsigned long)version, GAN__VERSION);
+    if (version_out) *version_out = version;
     stored = (uint32_t)r->buf[size - 4] | (uint32_t)r->buf[size - 3] << 8 | (uint32_t)r->buf[size - 2] << 16 |
              (uint32_t)r->buf[size - 1] << 24;
     actual = gan_crc32(0, buf, size - 4);
@@ -3281,6 +3352,7 @@ size_t gan_save_memory(const gan *g, void *buf, size_t size, gan_error *err)
     gan__put_model(&w, g->D);
     gan__put_optim(&w, g->g_opt);
     gan__put_optim(&w, g->d_opt);
+    if (g->g_avg) gan__put_floats(&w, g->g_avg, g->G->n_params);
     return gan__finish(&w, err);
 }
 
@@ -3293,8 +3365,9 @@ gan *gan_load_memory(const void *buf, size_t size, gan_error *err)
     gan_model *G = NULL, *D = NULL;
     gan_optim *og = NULL, *od = NULL;
     gan *g = NULL;
-    if (gan__open(&r, buf, size, gan__magic_full, "checkpoint", err)) return NULL;
-    gan__get_config(&r, &cfg);
+    uint32_t version;
+    if (gan__open(&r, buf, size, gan__magic_full, "checkpoint", &version, err)) return NULL;
+    gan__get_config(&r, &cfg, version);
     iterations = gan__get_u64(&r);
     gan__get_rng(&r, &rng);
     if (r.short_read) { gan__fail(err, GAN_ERR_FORMAT, "checkpoint: file ends inside the configuration"); return NULL; }
@@ -3308,11 +3381,17 @@ gan *gan_load_memory(const void *buf, size_t size, gan_error *err)
     }
     if (!(og = gan__get_optim(&r, G->n_params, "checkpoint generator", err))) goto fail;
     if (!(od = gan__get_optim(&r, D->n_params, "checkpoint discriminator", err))) goto fail;
-    if (r.short_read || r.pos != r.size) {
-        gan__fail(err, GAN_ERR_FORMAT, "checkpoint: %s", r.short_read ? "file ends early" : "unexpected bytes at the end");
+    if (cfg.g_average > 0 && G->n_params > (r.size - r.pos) / 4) {
+        gan__fail(err, GAN_ERR_FORMAT, "checkpoint: file ends inside the averaged generator");
         goto fail;
     }
     if (!(g = gan__new(G, D, og, od, &cfg, err))) goto fail;
+    if (g->g_avg) gan__get_floats(&r, g->g_avg, G->n_params);
+    if (r.short_read || r.pos != r.size) {
+        gan__fail(err, GAN_ERR_FORMAT, "checkpoint: %s", r.short_read ? "file ends early" : "unexpected bytes at the end");
+        gan_free(g);
+        return NULL;
+    }
     g->rng = rng;
     g->iterations = iterations;
     gan__ok(err);
@@ -3323,16 +3402,22 @@ fail:
     return NULL;
 }
 
-/* The generator export: z_dim, noise kind, then G. */
+/* The generator export: z_dim, noise kind, then G, or the averaged G (gan_sampling_generator;
+   only when writing, as it has G's size). */
 size_t gan_save_generator_memory(const gan *g, void *buf, size_t size, gan_error *err)
 {
     gan__writer w;
+    gan_model *avg = NULL;
+    size_t n;
+    if (buf && g->g_avg && !(avg = gan_sampling_generator(g, err))) return 0;
     w.buf = (unsigned char *)buf; w.size = size; w.pos = 0;
     gan__put_header(&w, gan__magic_gen);
     gan__put_u32(&w, (uint32_t)g->cfg.z_dim);
     gan__put_u32(&w, (uint32_t)g->cfg.noise);
-    gan__put_model(&w, g->G);
-    return gan__finish(&w, err);
+    gan__put_model(&w, avg ? avg : g->G);
+    n = gan__finish(&w, err);
+    gan_model_free(avg);
+    return n;
 }
 
 struct gan_sampler {
@@ -3347,7 +3432,7 @@ gan_sampler *gan_sampler_load_memory(const void *buf, size_t size, uint64_t seed
     gan_sampler *s;
     uint32_t z_dim, noise;
     gan_model *G;
-    if (gan__open(&r, buf, size, gan__magic_gen, "generator file", err)) return NULL;
+    if (gan__open(&r, buf, size, gan__magic_gen, "generator file", NULL, err)) return NULL;
     z_dim = gan__get_u32(&r);
     noise = gan__get_u32(&r);
     if (r.short_read) { gan__fail(err, GAN_ERR_FORMAT, "generator file: ends inside its header"); return NULL; }
@@ -3503,7 +3588,7 @@ gan_model *gan_model_load_memory(const void *buf, size_t size, gan_error *err)
 {
     gan__reader r;
     gan_model *m;
-    if (gan__open(&r, buf, size, gan__magic_model, "model file", err)) return NULL;
+    if (gan__open(&r, buf, size, gan__magic_model, "model file", NULL, err)) return NULL;
     if (!(m = gan__get_model(&r, "model file", err))) return NULL;
     if (r.pos != r.size) {
         gan__fail(err, GAN_ERR_FORMAT, "model file: unexpected bytes at the end");

@@ -540,7 +540,7 @@ static void test_gradient_only_losses(void)
    Both are compared with central differences of the losses recomputed by hand, with the
    same dropout masks (D's generator for the D step, the trainer's for the G step). */
 static gan *make_gan(int mode, uint64_t seed);
-enum { MODE_ALG1 = 0, MODE_SAME_BATCH, MODE_G_FIRST, MODE_WGAN };
+enum { MODE_ALG1 = 0, MODE_SAME_BATCH, MODE_G_FIRST, MODE_WGAN, MODE_AVERAGE };
 static int data_2d(void *user, float *out, int n, gan_rng *rng);
 
 /* What the two objectives read: the trainer, its batches, and the dropout generator to copy. */
@@ -803,7 +803,8 @@ static gan *make_gan(int mode, uint64_t seed)
     D = new_model(2, dl, 7, 8, seed * 2 + 2);
     gan_model_init(G, GAN_INIT_GLOROT, 0, seed * 2 + 1);
     cfg.noise = GAN_NOISE_NORMAL;
-    if (mode == MODE_ALG1) cfg.d_steps = 2;
+    if (mode == MODE_ALG1 || mode == MODE_AVERAGE) cfg.d_steps = 2;
+    if (mode == MODE_AVERAGE) cfg.g_average = 0.9f;
     if (mode == MODE_SAME_BATCH) { cfg.d_steps = 2; cfg.g_steps = 2; cfg.same_batch = 1; }
     if (mode == MODE_G_FIRST) { cfg.g_first = 1; cfg.d_loss_scale = 0.5f; cfg.real_label = 0.9f; }
     if (mode == MODE_WGAN) { cfg.loss = GAN_LOSS_WASSERSTEIN; cfg.clip = 0.05f; dopt = gan_rmsprop_torch(5e-4f); }
@@ -870,7 +871,8 @@ static void test_round_trip(void)
    Wasserstein case), so a Box-Muller spare is pending and must survive the checkpoint. */
 static void test_resume(int mode)
 {
-    static const char *names[] = { "algorithm 1, d_steps 2", "same_batch", "g_first", "wasserstein + clip" };
+    static const char *names[] = { "algorithm 1, d_steps 2", "same_batch", "g_first", "wasserstein + clip",
+                                   "g_average 0.9" };
     gan *a = make_gan(mode, 10 + mode), *b = make_gan(mode, 10 + mode);
     gan_error err;
     char path[128];
@@ -1043,8 +1045,8 @@ static void test_hostile_files(void)
     train(g, 3);
     Gm = g->G; Dm = g->D;
     buf = state_bytes(g, &size);
-    /* where the fields are: header 12, config 44, iterations 8, rng 24, then G, D, optimizers */
-    G = 88; D = G + model_bytes(Gm); OG = D + model_bytes(Dm); OD = OG + 44 + 8 * Gm->n_params;
+    /* where the fields are: header 12, config 48, iterations 8, rng 24, then G, D, optimizers */
+    G = 92; D = G + model_bytes(Gm); OG = D + model_bytes(Dm); OD = OG + 44 + 8 * Gm->n_params;
     GL = G + 12; DL = D + 12;
     CHECK(OD + 44 + 8 * Dm->n_params + 4 == size, "checkpoint layout is not what the test assumes");
     {
@@ -1056,7 +1058,9 @@ static void test_hostile_files(void)
             { 24, 4, 99, "loss 99" }, { 24, 4, 0xffffffffu, "loss -1" }, { 28, 4, 0x7fffffff, "d_steps huge" },
             { 32, 4, 0xffffffffu, "g_steps -1" }, { 40, 4, 1, "g_first with d_steps 2" },
             { 44, 4, nan, "real_label NaN" }, { 44, 4, fbits(0), "real_label 0" }, { 48, 4, inf, "d_loss_scale inf" },
-            { 48, 4, fbits(-1), "d_loss_scale -1" }, { 52, 4, nan, "clip NaN" },
+            { 48, 4, fbits(-1), "d_loss_scale -1" }, { 52, 4, nan, "clip NaN" }, { 56, 4, nan, "g_average NaN" },
+            { 56, 4, fbits(1), "g_average 1" }, { 56, 4, fbits(-0.5f), "g_average -0.5" },
+            { 56, 4, fbits(0.5f), "g_average 0.5 with no average stored" },
             { G, 4, 0, "G input_dim 0" }, { G, 4, 0xffffffffu, "G input_dim -1" }, { G, 4, 1u << 20, "G input_dim 2^20" },
             { G, 4, 0x7fffffff, "G input_dim huge" }, { G + 4, 4, 0, "G max_batch 0" },
             { G + 4, 4, 0xffffffffu, "G max_batch -1" }, { G + 4, 4, 1u << 17, "G max_batch 2^17" },
@@ -1172,6 +1176,158 @@ static void test_hostile_files(void)
         }
     }
     free(buf); free(gbuf);
+    gan_free(g);
+}
+
+/* Polyak averaging (cfg.g_average): the average follows avg = a avg + (1 - a) G after every G
+   update and leaves training as it was; the sampling generator, gan_generate and the export
+   carry it, with BatchNorm statistics that are the plain mean of those of 64 noise batches
+   (the seed and noise of gan_sampling_generator); gan_new refuses a outside [0, 1). */
+static void test_average(void)
+{
+    gan *g = make_gan(MODE_AVERAGE, 31), *plain = make_gan(MODE_ALG1, 31);
+    const size_t n = g->G->n_params;
+    float *want = (float *)malloc(sizeof(float) * n);
+    float out_a[8 * 2], out_b[8 * 2];
+    unsigned char *buf;
+    size_t k, size;
+    gan_error err;
+    gan_model *S;
+    int it, bad = 0;
+    memcpy(want, gan_model_params(g->G), sizeof(float) * n);
+    for (it = 0; it < 6; it++) {           /* one G update per iteration (g_steps 1) */
+        const float a = 0.9f, b = 1.0f - a;
+        train(g, 1);
+        for (k = 0; k < n; k++) want[k] = a * want[k] + b * gan_model_params(g->G)[k];
+    }
+    for (k = 0; k < n; k++) bad += fabsf(want[k] - g->g_avg[k]) > 1e-6f * (1 + fabsf(want[k]));
+    CHECK(bad == 0, "g_average: %d of %lu averaged parameters differ from avg = 0.9 avg + 0.1 G", bad, (unsigned long)n);
+    CHECK(memcmp(g->g_avg, gan_model_params(g->G), sizeof(float) * n) != 0, "g_average: the average equals G");
+    train(plain, 6);
+    CHECK(memcmp(gan_model_params(plain->G), gan_model_params(g->G), sizeof(float) * n) == 0 &&
+          memcmp(gan_model_params(plain->D), gan_model_params(g->D), sizeof(float) * g->D->n_params) == 0,
+          "g_average changed the training itself");
+
+    /* G is dense(3 -> 8), batchnorm, relu, dense(8 -> 2): the batchnorm's running statistics
+       must be the mean over 64 batches of the batch mean and unbiased variance of layer 0. */
+    S = gan_sampling_generator(g, &err);
+    CHECK(S != NULL, "gan_sampling_generator: %s", err.message);
+    if (S) {
+        const int B = g->cfg.batch;
+        const float *W = g->g_avg, *bias = g->g_avg + 3 * 8;
+        double mean[8] = { 0 }, var[8] = { 0 }, worst = 0;
+        float z[8 * 3];
+        gan_rng r;
+        int t, i, j, c;
+        gan_rng_seed(&r, 0x617667, 0x626e);
+        for (t = 0; t < 64; t++) {
+            double h[8][8], m[8] = { 0 }, v[8] = { 0 };
+            for (k = 0; k < (size_t)B * 3; k++) z[k] = gan_rng_normal(&r);
+            for (i = 0; i < B; i++)
+                for (j = 0; j < 8; j++) {
+                    h[i][j] = bias[j];
+                    for (c = 0; c < 3; c++) h[i][j] += (double)z[i * 3 + c] * W[c * 8 + j];
+                    m[j] += h[i][j] / B;
+                }
+            for (i = 0; i < B; i++) for (j = 0; j < 8; j++) v[j] += (h[i][j] - m[j]) * (h[i][j] - m[j]) / (B - 1);
+            for (j = 0; j < 8; j++) { mean[j] += m[j] / 64; var[j] += v[j] / 64; }
+        }
+        for (j = 0; j < 8; j++) {
+            const double dm = fabs(S->layers[1].run_mean[j] - mean[j]) / (1e-3 + fabs(mean[j]));
+            const double dv = fabs(S->layers[1].run_var[j] - var[j]) / (1e-3 + var[j]);
+            if (dm > worst) worst = dm;
+            if (dv > worst) worst = dv;
+        }
+        CHECK(memcmp(S->params, g->g_avg, sizeof(float) * n) == 0 && worst < 1e-4 &&
+              S->layers[1].spec.momentum == 0.1f,
+              "sampling generator: parameters, BatchNorm statistics (worst relative error %.2g) or momentum wrong", worst);
+        {   /* gan_generate draws the trainer's noise and runs the averaged generator */
+            gan_rng before = g->rng;
+            float zz[8 * 3];
+            const float *y;
+            gan_generate(g, out_a, 8, &err);
+            for (k = 0; k < 8 * 3; k++) zz[k] = gan_rng_normal(&before);
+            y = gan_model_forward(S, zz, 8, GAN_EVAL, NULL, &err);
+            CHECK(y && memcmp(y, out_a, sizeof out_a) == 0, "gan_generate does not sample the averaged generator");
+        }
+        {   /* the export holds the sampling generator */
+            size_t gsize = gan_save_generator_memory(g, NULL, 0, &err);
+            unsigned char *gbuf = (unsigned char *)malloc(gsize);
+            gan_sampler *smp = gbuf && gan_save_generator_memory(g, gbuf, gsize, &err) == gsize
+                                   ? gan_sampler_load_memory(gbuf, gsize, 1, &err) : NULL;
+            CHECK(smp && memcmp(smp->G->params, S->params, sizeof(float) * n) == 0 &&
+                  memcmp(smp->G->state, S->state, sizeof(float) * S->n_state) == 0,
+                  "the generator export is not the averaged generator");
+            gan_sampler_free(smp);
+            free(gbuf);
+        }
+        gan_model_free(S);
+    }
+    S = gan_sampling_generator(plain, &err);   /* without averaging: a copy of G */
+    CHECK(S && memcmp(S->params, plain->G->params, sizeof(float) * n) == 0 &&
+          memcmp(S->state, plain->G->state, sizeof(float) * S->n_state) == 0,
+          "sampling generator without g_average is not a copy of G");
+    gan_model_free(S);
+    {
+        gan_rng before = plain->rng;
+        gan_generate(plain, out_a, 8, &err);
+        plain->rng = before;
+        gan__generate(plain->G, 3, GAN_NOISE_NORMAL, &plain->rng, out_b, 8, &err);
+        CHECK(memcmp(out_a, out_b, sizeof out_a) == 0, "gan_generate without g_average does not sample G");
+    }
+
+    buf = state_bytes(g, &size);
+    corruption_suite("averaged checkpoint", buf, size, 1);
+    {
+        const hostile_edit e[] = { { 56, 4, 0, "g_average 0 with an average stored" } };
+        hostile_suite("averaged checkpoint", buf, size, 1, e, 1);
+    }
+    free(buf);
+    {
+        static const float refused[3] = { -0.1f, 1.0f, NAN };
+        gan_train_config cfg = *gan_config(plain);
+        gan_optim_config o = gan_adam(1e-3f, 0.5f, 0.999f);
+        int r;
+        for (r = 0; r < 3; r++) {
+            cfg.g_average = refused[r];
+            gan *h = gan_new(plain->G, plain->D, &o, &o, &cfg, 1, &err);
+            CHECK(h == NULL && message_names(&err, "g_average"), "gan_new accepted g_average %g: %s",
+                  (double)refused[r], err.message);
+            if (h) { h->G = h->D = NULL; gan_free(h); }   /* G and D stay plain's */
+        }
+    }
+    free(want);
+    gan_free(g); gan_free(plain);
+}
+
+/* A version 1 checkpoint (before cfg.g_average) loads, without an average, and saves again as
+   the version 2 file it would have been; a version 3 file is refused. */
+static void test_version_1(void)
+{
+    gan *g = make_gan(MODE_G_FIRST, 41), *h;
+    size_t size, size2;
+    unsigned char *v2, *v1, *again;
+    gan_error err;
+    train(g, 3);
+    v2 = state_bytes(g, &size);
+    v1 = (unsigned char *)malloc(size - 4);
+    memcpy(v1, v2, 56);                     /* header 12, config up to clip 44: drop g_average */
+    memcpy(v1 + 56, v2 + 60, size - 60);
+    put32(v1, 8, 1);
+    fix_crc(v1, size - 4);
+    h = gan_load_memory(v1, size - 4, &err);
+    CHECK(h && gan_config(h)->g_average == 0, "a version 1 checkpoint does not load: %s", err.message);
+    if (h) {
+        again = state_bytes(h, &size2);
+        CHECK(size2 == size && memcmp(again, v2, size) == 0, "a version 1 checkpoint saves as another trainer");
+        free(again);
+        gan_free(h);
+    }
+    put32(v2, 8, 3);
+    fix_crc(v2, size);
+    CHECK(gan_load_memory(v2, size, &err) == NULL && message_names(&err, "version"),
+          "a version 3 checkpoint loaded or was refused without naming the version: %s", err.message);
+    free(v1); free(v2);
     gan_free(g);
 }
 
@@ -1565,7 +1721,8 @@ int main(void)
     /* 2 */ test_optimizers();
     /* 3 */ test_extreme_logits();
     /* 4 */ test_round_trip(); test_resume(MODE_ALG1); test_resume(MODE_SAME_BATCH); test_resume(MODE_G_FIRST);
-            test_resume(MODE_WGAN); test_hostile_files(); test_atomic_write();
+            test_resume(MODE_WGAN); test_resume(MODE_AVERAGE); test_hostile_files(); test_atomic_write();
+            test_average(); test_version_1();
     /* 5 */ test_no_alloc();
     /* 6 */ test_threads();
     /* 7 */ test_g_step_leaves_d();
