@@ -73,6 +73,7 @@ typedef struct mnist_train_opts {
     int loss, init;
     float lr_g, lr_d, beta1, beta2, real_label, d_loss_scale, clip;
     int g_first;
+    float g_average;     /* > 0: samples and exports come from G's parameters averaged with this decay */
 } mnist_train_opts;
 
 static const char *const mnist_loss_names[GAN_LOSS_COUNT] = { "bce", "minimax", "wasserstein", "hinge",
@@ -102,15 +103,19 @@ static void mnist_preset_gan_py(mnist_train_opts *o)
     o->d_loss_scale = 0.5f;
     o->clip = 0;
     o->g_first = 1;
+    o->g_average = 0;
 }
 
 /* The best settings found on the 10,000 digits in the time there was (README): gan.py with
-   Adam's learning rate raised to 1e-3 for both G and D. In 5-epoch trials it beat one-sided
-   label smoothing with dropout in D, the least-squares loss and batch 32 on Frechet distance. */
+   Adam's learning rate raised to 1e-3 for both G and D, sampling from G's parameters averaged
+   with decay 0.999. In 5-epoch trials the learning rate beat one-sided label smoothing with
+   dropout in D, the least-squares loss and batch 32 on Frechet distance; the average then
+   halved the Frechet distance of 30-epoch runs. */
 static void mnist_preset_best(mnist_train_opts *o)
 {
     mnist_preset_gan_py(o);
     o->lr_g = o->lr_d = 1e-3f;
+    o->g_average = 0.999f;
 }
 
 void mnist_train_defaults(mnist_train_opts *o)
@@ -172,11 +177,12 @@ static int mnist_write_options(const char *path, const mnist_train_opts *o, int 
                    "images %d\nseed %lu\nbatch %d\nz-dim %d\ng-hidden %s\nd-hidden %s\ng-batchnorm %d\n"
                    "bn-eps %.9g\nbn-momentum %.9g\nslope %.9g\nd-dropout %.9g\nloss %s\ninit %s\n"
                    "lr-g %.9g\nlr-d %.9g\nbeta1 %.9g\nbeta2 %.9g\nreal-label %.9g\nd-loss-scale %.9g\n"
-                   "clip %.9g\ng-first %d\n",
+                   "clip %.9g\ng-first %d\ng-average %.9g\n",
                    n_images, o->seed, o->batch, o->z_dim, g, d, o->g_batchnorm, (double)o->bn_eps,
                    (double)o->bn_momentum, (double)o->slope, (double)o->d_dropout, mnist_loss_names[o->loss],
                    mnist_init_names[o->init], (double)o->lr_g, (double)o->lr_d, (double)o->beta1,
-                   (double)o->beta2, (double)o->real_label, (double)o->d_loss_scale, (double)o->clip, o->g_first);
+                   (double)o->beta2, (double)o->real_label, (double)o->d_loss_scale, (double)o->clip, o->g_first,
+                   (double)o->g_average);
     return gan_write_file_atomic(path, buf, (size_t)len, err);
 }
 
@@ -214,6 +220,7 @@ static int mnist_read_options(const char *path, mnist_train_opts *o, int *n_imag
         else if (!strcmp(key, "d-loss-scale")) o->d_loss_scale = strtof(value, NULL);
         else if (!strcmp(key, "clip")) o->clip = strtof(value, NULL);
         else if (!strcmp(key, "g-first")) o->g_first = atoi(value);
+        else if (!strcmp(key, "g-average")) o->g_average = strtof(value, NULL);
         else bad = 1;
     }
     free(text);
@@ -373,6 +380,7 @@ static gan *mnist_new_trainer(const mnist_train_opts *o, int data_dim, gan_error
     cfg.real_label = o->real_label;
     cfg.d_loss_scale = o->d_loss_scale;
     cfg.clip = o->clip;
+    cfg.g_average = o->g_average;
     if (mnist_build(o, data_dim, &G, &D, err)) return NULL;
     g = gan_new(G, D, &og, &od, &cfg, (uint64_t)o->seed * 4 + 3, err);
     if (!g) { gan_model_free(G); gan_model_free(D); }
@@ -546,7 +554,10 @@ static int mnist_save_all(gan *g, const mnist_train_opts *o, const mnist_log *lo
     }
     if (epoch_done > 0) {
         char name[64];
-        if (mnist_generate_from(gan_generator(g), grid_z, MNIST_GRID * MNIST_GRID, grid_x, err)) return -1;
+        gan_model *S = gan_sampling_generator(g, err);   /* G, or G averaged (--g-average) */
+        const int failed = !S || mnist_generate_from(S, grid_z, MNIST_GRID * MNIST_GRID, grid_x, err);
+        gan_model_free(S);
+        if (failed) return -1;
         sprintf(name, "samples-epoch-%03d.png", epoch_done);
         mnist_path(path, sizeof path, o->out, name);
         if (mnist_write_grid(path, grid_x, MNIST_GRID * MNIST_GRID, h, w, err)) return -1;
@@ -1005,6 +1016,8 @@ static void usage(FILE *f)
 "  --real-label X     target for real digits; 0.9 is one-sided label smoothing (default 1)\n"
 "  --d-loss-scale X   D loss = X * (real + fake) (default 0.5, as gan.py)\n"
 "  --clip X           clamp D's weights to [-X, X] after each D step, 0 = off (default 0)\n"
+"  --g-average A      sample and export G's parameters averaged over steps, avg = A avg +\n"
+"                     (1 - A) G after each G step; 0 = off, best: 0.999 (default 0)\n"
 "  --g-first 0|1      1: a G step then a D step on the same fakes, as gan.py (default 1)\n"
 "  writes DIR/samples-epoch-NNN.png (a fixed noise batch), losses.csv, losses.svg,\n"
 "  checkpoint.gan, generator.gan, options.txt after every epoch; Ctrl-C saves and stops.\n"
@@ -1096,6 +1109,7 @@ static int main_train(int argc, char **argv)
         else if (!strcmp(f, "--real-label")) { if (parse_float(v, 1e-3, 1, &o.real_label)) return bad_value(f, v); }
         else if (!strcmp(f, "--d-loss-scale")) { if (parse_float(v, 1e-3, 1000, &o.d_loss_scale)) return bad_value(f, v); }
         else if (!strcmp(f, "--clip")) { if (parse_float(v, 0, 1e5, &o.clip)) return bad_value(f, v); }
+        else if (!strcmp(f, "--g-average")) { if (parse_float(v, 0, 0.999999, &o.g_average)) return bad_value(f, v); }
         else if (!strcmp(f, "--g-first")) { if (parse_long(v, 0, 1, &n)) return bad_value(f, v); o.g_first = (int)n; }
         else { fprintf(stderr, "mnist train: unknown flag %s (see mnist --help)\n", f); return 2; }
     }

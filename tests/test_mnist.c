@@ -9,6 +9,8 @@
 #define FIXTURE_LABELS "tests/data/mnist100-labels-idx1-ubyte"
 #define DIR_A "build/tests/mnist-a"
 #define DIR_B "build/tests/mnist-b"
+#define DIR_C "build/tests/mnist-c"
+#define DIR_D "build/tests/mnist-d"
 #define STEPS 300
 
 /* The gan.py recipe shrunk: G 16 -> 32 -> 64 (BatchNorm) -> 784, D 784 -> 64 -> 32 -> 1. */
@@ -89,6 +91,25 @@ int main(void)
     CHECK(files_equal(DIR_A "/generator.gan", DIR_B "/generator.gan"), "resumed generator differs");
     CHECK(files_equal(DIR_A "/losses.csv", DIR_B "/losses.csv"), "resumed losses.csv differs");
     CHECK(files_equal(DIR_A "/samples-epoch-042.png", DIR_B "/samples-epoch-042.png"), "resumed sample grid differs");
+
+    /* ... and the same with G averaged (--g-average), whose average is in the checkpoint and
+       whose export and grids come from the average. */
+    small_opts(&o, DIR_C, STEPS);
+    o.g_average = 0.99f;
+    CHECK(mnist_train(&o) == 0, "averaged run");
+    small_opts(&o, DIR_D, STEPS / 2);
+    o.g_average = 0.99f;
+    CHECK(mnist_train(&o) == 0, "averaged first half");
+    small_opts(&o, DIR_D, STEPS);
+    o.resume = 1;
+    CHECK(mnist_train(&o) == 0, "averaged second half");
+    CHECK(files_equal(DIR_C "/checkpoint.gan", DIR_D "/checkpoint.gan") &&
+          files_equal(DIR_C "/generator.gan", DIR_D "/generator.gan") &&
+          files_equal(DIR_C "/samples-epoch-042.png", DIR_D "/samples-epoch-042.png"),
+          "resumed averaged run differs (checkpoint, generator or grid)");
+    CHECK(!files_equal(DIR_A "/generator.gan", DIR_C "/generator.gan") &&
+          !files_equal(DIR_A "/samples-epoch-042.png", DIR_C "/samples-epoch-042.png"),
+          "--g-average changed neither the export nor the grid");
 
     /* 3. Sampling writes an IDX file the IDX reader takes back, and a grid PNG. */
     rc = mnist_sample(DIR_A "/generator.gan", 37, DIR_A "/gen-idx3-ubyte", DIR_A "/gen.png", 5);
