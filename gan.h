@@ -340,8 +340,9 @@ GANDEF uint64_t gan_iterations(const gan *g);  /* completed gan_train_step calls
 
 /* A full checkpoint holds both models, both optimizers, the configuration, the counters and
    every generator state: loading it and training on gives bit-for-bit what an uninterrupted
-   run gives. A generator export holds only what sampling needs. Both formats: 8-byte magic,
-   u32 version, little-endian fixed-width fields, a CRC-32 of everything before it at the end.
+   run gives. A generator export holds only what sampling needs: G, or with cfg.g_average > 0
+   the averaged generator (gan_sampling_generator). Both formats: 8-byte magic, u32 version,
+   little-endian fixed-width fields, a CRC-32 of everything before it at the end.
    The memory functions return the number of bytes written (0 on error); with buf NULL they
    return the size needed. */
 GANDEF size_t gan_save_memory(const gan *g, void *buf, size_t size, gan_error *err);
