@@ -2908,11 +2908,29 @@ static int gan__d_update(gan *g, const float *real, const float *fake, int fake_
    stays in G's buffer: the PyTorch-GAN order hands it to the D step. report as above. */
 /* Polyak averaging of G (Yazici et al., "The Unusual Effectiveness of Averaging in GAN
    Training", 2019): avg = a avg + (1 - a) w after every G update. G trains as before; the
-   average, which smooths out G's oscillation around the equilibrium, is what samples. */
+   average, which smooths out G's oscillation around the equilibrium, is what samples. A
+   memory-bound pass, shared among the model's threads like the optimizer's. */
 static void gan__average(float *GAN__RESTRICT avg, const float *GAN__RESTRICT w, float a, size_t n)
 {
     const float b = 1.0f - a;
     GAN__ELEMENTWISE(n, avg[k] = a * avg[k] + b * w[k]);
+}
+
+typedef struct gan__average_job { float *avg; const float *w; float a; size_t n; } gan__average_job;
+
+static void gan__average_part(const void *job, int part, int parts)
+{
+    const gan__average_job *j = (const gan__average_job *)job;
+    size_t lo, hi;
+    gan__slice(j->n, 16, part, parts, &lo, &hi);
+    if (lo < hi) gan__average(j->avg + lo, j->w + lo, j->a, hi - lo);
+}
+
+static void gan__average_model(float *avg, gan_model *m, float a)
+{
+    gan__average_job j;
+    j.avg = avg; j.w = m->params; j.a = a; j.n = m->n_params;
+    gan__share(m, gan__average_part, &j, gan__stream_parts(m, 3.0 * (double)m->n_params));
 }
 
 static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_error *err)
@@ -2932,7 +2950,7 @@ static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_
     gan_model_backward(g->D, g->d_logit_grad, g->fake_grad, 0, NULL);
     gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE, NULL);
     gan__optim_step_model(g->g_opt, g->G);
-    if (g->g_avg) gan__average(g->g_avg, g->G->params, c->g_average, g->G->n_params);
+    if (g->g_avg) gan__average_model(g->g_avg, g->G, c->g_average);
     return GAN_OK;
 }
 

@@ -360,8 +360,8 @@ static int noise_data(void *user, float *out, int n, gan_rng *r)
     return 0;
 }
 
-/* A small MNIST-shaped GAN (dense, BatchNorm, leaky ReLU, tanh; Adam; the PyTorch-GAN order)
-   on two threads: after gan_new, training steps allocate nothing. */
+/* A small MNIST-shaped GAN (dense, BatchNorm, leaky ReLU, tanh; Adam; the PyTorch-GAN order;
+   G averaged) on two threads: after gan_new, training steps allocate nothing. */
 static void check_no_allocation_in_step(void)
 {
     gan_layer gl[] = { gan_dense(32), gan_leaky_relu(0.2f), gan_dense(64), gan_batchnorm(0.8f, 0.1f),
@@ -375,6 +375,7 @@ static void check_no_allocation_in_step(void)
     int k, rc = 0;
     c.g_first = 1;
     c.d_loss_scale = 0.5f;
+    c.g_average = 0.99f;
     gan_model_set_threads(G, 2);
     gan_model_set_threads(D, 2);
     g = gan_new(G, D, &o, &o, &c, 1, NULL);
@@ -396,9 +397,9 @@ static int wide_data(void *user, float *out, int n, gan_rng *r)
 }
 
 /* Training on one and on two threads: the same checkpoint bits. The layers are wide enough
-   (batch 140 x 1024 and x 1001, over a million parameters) that the activations, BatchNorm
-   and Adam passes, not only the dense products, are shared out, with slices that end in
-   vector tails (140 x 1001 is not a multiple of 16). */
+   (batch 140 x 1024 and x 1001, over a million parameters) that the activations, BatchNorm,
+   Adam and averaging passes, not only the dense products, are shared out, with slices that
+   end in vector tails (140 x 1001 is not a multiple of 16). */
 static void check_training_threads(void)
 {
     gan_layer gl[] = { gan_dense(1024), gan_batchnorm(0.8f, 0.1f), gan_leaky_relu(0.2f), gan_dense(1001),
@@ -412,6 +413,7 @@ static void check_training_threads(void)
     c.g_first = 1;
     c.d_loss_scale = 0.5f;
     c.noise = GAN_NOISE_NORMAL;
+    c.g_average = 0.9f;
     for (t = 0; t < 2; t++) {
         gan_model *G = gan_model_new(16, gl, 5, 140, NULL), *D = gan_model_new(1001, dl, 3, 140, NULL);
         gan *g;
