@@ -2,10 +2,10 @@
 
    G: z (1, normal) -> 16 -> 16 -> 1, tanh; D: x -> 16 -> 16 -> 1 logit, leaky ReLU 0.2.
    Non-saturating loss, Adam 1e-3 (0.5, 0.999), batch 64, 2000 iterations. The samples come
-   from a running average of G's weights (decay 0.99), which smooths out the last iterations'
-   oscillation around the equilibrium (Yazici et al. 2019, "The unusual effectiveness of
-   averaging in GAN training"). Prints the mean and standard deviation of 10,000 samples
-   beside the target's. tests/test_core.c runs gaussian_fit() as its end-to-end test.
+   from a running average of G's weights (cfg.g_average = 0.99), which smooths out the last
+   iterations' oscillation around the equilibrium (Yazici et al. 2019, "The unusual
+   effectiveness of averaging in GAN training"). Prints the mean and standard deviation of
+   10,000 samples beside the target's. tests/test_core.c runs gaussian_fit() as its end-to-end test.
 
    Usage: gaussian [--seed N]      (default seed 1)
    Build: cc -O2 -std=c99 -I.. gaussian.c -lm   (or `make` from the top) */
@@ -32,8 +32,7 @@ static int gaussian_data(void *user, float *out, int n, gan_rng *rng)
 /* Trains a GAN from seed and measures 10,000 of its samples. Returns 0 on success. */
 static int gaussian_fit(unsigned long seed, double *mean, double *std, int verbose)
 {
-    enum { BATCH = 64, ITERATIONS = 2000, SAMPLES = 10000, MAX_G_PARAMS = 1000 };
-    const float decay = 0.99f;   /* of the weight average: about the last 100 iterations */
+    enum { BATCH = 64, ITERATIONS = 2000, SAMPLES = 10000 };
     gan_layer g_layers[] = { gan_dense(16), gan_activation(GAN_TANH), gan_dense(16), gan_activation(GAN_TANH), gan_dense(1) };
     gan_layer d_layers[] = { gan_dense(16), gan_leaky_relu(0.2f), gan_dense(16), gan_leaky_relu(0.2f), gan_dense(1) };
     gan_error err;
@@ -41,10 +40,8 @@ static int gaussian_fit(unsigned long seed, double *mean, double *std, int verbo
     gan_train_config cfg;
     gan_optim_config opt;
     gan *g;
-    static float samples[SAMPLES], average[MAX_G_PARAMS];
-    float *weights;
+    static float samples[SAMPLES];
     double sum = 0, sum_sq = 0;
-    size_t n_weights, k;
     int it, i;
 
     G = gan_model_new(1, g_layers, 5, BATCH, &err);
@@ -55,15 +52,11 @@ static int gaussian_fit(unsigned long seed, double *mean, double *std, int verbo
 
     cfg = gan_train_defaults(1, BATCH);
     cfg.noise = GAN_NOISE_NORMAL;
+    cfg.g_average = 0.99f;       /* sample from G's weights averaged over about the last 100 steps */
     opt = gan_adam(1e-3f, 0.5f, 0.999f);
     g = gan_new(G, D, &opt, &opt, &cfg, seed, &err);
     if (!g) { fprintf(stderr, "gaussian: %s\n", err.message); gan_model_free(G); gan_model_free(D); return 1; }
 
-    /* average = decay * average + (1 - decay) * G's weights, after every iteration */
-    weights = gan_model_params(gan_generator(g));
-    n_weights = gan_model_num_params(gan_generator(g));
-    if (n_weights > MAX_G_PARAMS) { fprintf(stderr, "gaussian: G is too big\n"); gan_free(g); return 1; }
-    memcpy(average, weights, n_weights * sizeof *weights);
     for (it = 0; it < ITERATIONS; it++) {
         gan_stats st;
         if (gan_train_step(g, gaussian_data, NULL, &st, &err)) {
@@ -74,9 +67,7 @@ static int gaussian_fit(unsigned long seed, double *mean, double *std, int verbo
         if (verbose && (it % 500 == 0 || it == ITERATIONS - 1))
             printf("iteration %4d  D loss %.3f  G loss %.3f  D(x) %.2f  D(G(z)) %.2f\n",
                    it, st.d_loss, st.g_loss, st.d_real, st.d_fake);
-        for (k = 0; k < n_weights; k++) average[k] = decay * average[k] + (1 - decay) * weights[k];
     }
-    memcpy(weights, average, n_weights * sizeof *weights);   /* sample from the averaged G */
 
     if (gan_generate(g, samples, SAMPLES, &err)) { fprintf(stderr, "gaussian: %s\n", err.message); gan_free(g); return 1; }
     for (i = 0; i < SAMPLES; i++) { sum += samples[i]; sum_sq += (double)samples[i] * samples[i]; }
