@@ -71,6 +71,8 @@
 
    REVISION HISTORY
      0.1  first release: MLP layers, GAN losses, optimizers, trainer, checkpoints.
+     0.2  Polyak averaging of G (cfg.g_average, gan_sampling_generator); checkpoint
+          format version 2, which still reads version 1.
 
    LICENSE: MIT, at the end of this file.
 */
