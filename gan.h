@@ -3062,7 +3062,7 @@ gan_model *gan_sampling_generator(const gan *g, gan_error *err)
     m = gan_model_new(G->input_dim, specs, G->n_layers, G->max_batch, err);
     if (!m) return NULL;
     memcpy(m->params, g->g_avg ? g->g_avg : G->params, sizeof(float) * G->n_params);
-    memcpy(m->state, G->state, sizeof(float) * G->n_state);
+    if (G->n_state) memcpy(m->state, G->state, sizeof(float) * G->n_state);   /* NULL when 0 */
     m->rng = G->rng;
     if (!g->g_avg || G->n_state == 0) { gan__ok(err); return m; }
     /* running = (1 - 1/(t+1)) running + 1/(t+1) batch_t is the plain mean of batches 0..t. */
