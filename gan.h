@@ -323,7 +323,8 @@ GANDEF int  gan_d_step(gan *g, const float *real, const float *z, gan_stats *sta
 GANDEF int  gan_g_step(gan *g, const float *z, gan_stats *stats, gan_error *err);
 
 /* n samples from G (eval mode) for fresh noise from the trainer's generator; from the averaged
-   generator below when cfg.g_average > 0. */
+   generator below when cfg.g_average > 0, which each call builds anew (64 forward passes with
+   BatchNorm): to sample often, build it once with gan_sampling_generator. */
 GANDEF int gan_generate(gan *g, float *out, int n, gan_error *err);
 
 /* The generator that samples and exports use, as a new model the caller frees: a copy of G, or
