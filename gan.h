@@ -2905,10 +2905,6 @@ static int gan__d_update(gan *g, const float *real, const float *fake, int fake_
     return GAN_OK;
 }
 
-/* One G update: descend L_G(D(G(z))). The gradient flows back through D to its input
-   (D in GAN_TRAIN_FROZEN mode, dropout from the trainer's generator, no parameter
-   gradients), then through G. D is left as the D step will find it. G's output for z
-   stays in G's buffer: the PyTorch-GAN order hands it to the D step. report as above. */
 /* Polyak averaging of G (Yazici et al., "The Unusual Effectiveness of Averaging in GAN
    Training", 2019): avg = a avg + (1 - a) w after every G update. G trains as before; the
    average, which smooths out G's oscillation around the equilibrium, is what samples. A
@@ -2936,6 +2932,11 @@ static void gan__average_model(float *avg, gan_model *m, float a)
     gan__share(m, gan__average_part, &j, gan__stream_parts(m, 3.0 * (double)m->n_params));
 }
 
+/* One G update: descend L_G(D(G(z))). The gradient flows back through D to its input
+   (D in GAN_TRAIN_FROZEN mode, dropout from the trainer's generator, no parameter
+   gradients), then through G. D is left as the D step will find it. G's output for z
+   stays in G's buffer: the PyTorch-GAN order hands it to the D step. report as above.
+   With cfg.g_average the average then moves toward the new G. */
 static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_error *err)
 {
     const gan_train_config *c = &g->cfg;
@@ -3137,9 +3138,11 @@ static int gan__get_floats(gan__reader *r, float *f, size_t n)
     return 1;
 }
 
-/* Version 2 added cfg.g_average to the configuration and, when it is > 0, G's averaged
-   parameters after the optimizers; version 1 files still load, without an average. */
-#define GAN__VERSION 2
+/* Each format has its own version. Checkpoint version 2 added cfg.g_average to the
+   configuration and, when it is > 0, G's averaged parameters after the optimizers; version 1
+   checkpoints still load, without an average. Generator exports and model files are at 1. */
+#define GAN__CHECKPOINT_VERSION 2
+#define GAN__EXPORT_VERSION 1
 static const char gan__magic_full[8] = {'G', 'A', 'N', 'H', 'C', 'K', 'P', 'T'};
 static const char gan__magic_gen[8]  = {'G', 'A', 'N', 'H', 'G', 'E', 'N', '1'};
 
@@ -3306,10 +3309,10 @@ static void gan__get_config(gan__reader *r, gan_train_config *c, uint32_t versio
     c->g_average = version >= 2 ? gan__get_f32(r) : 0.0f;
 }
 
-static void gan__put_header(gan__writer *w, const char magic[8])
+static void gan__put_header(gan__writer *w, const char magic[8], uint32_t version)
 {
     gan__put(w, magic, 8);
-    gan__put_u32(w, GAN__VERSION);
+    gan__put_u32(w, version);
 }
 
 /* Adds the trailing CRC and reports the size; 0 with an error if buf was too small. */
@@ -3328,10 +3331,10 @@ static size_t gan__finish(gan__writer *w, gan_error *err)
     return w->pos;
 }
 
-/* Checks magic, version and CRC; leaves the reader just past the version, which goes to
-   *version if that is not NULL. */
+/* Checks magic, version (1 to newest) and CRC; leaves the reader just past the version, which
+   goes to *version if that is not NULL. */
 static int gan__open(gan__reader *r, const void *buf, size_t size, const char magic[8], const char *what,
-                     uint32_t *version_out, gan_error *err)
+                     uint32_t newest, uint32_t *version_out, gan_error *err)
 {
     uint32_t version, stored, actual;
     r->buf = (const unsigned char *)buf;
@@ -3349,9 +3352,9 @@ static int gan__open(gan__reader *r, const void *buf, size_t size, const char ma
     }
     r->pos = 8;
     version = gan__get_u32(r);
-    if (version < 1 || version > GAN__VERSION)
-        return gan__fail(err, GAN_ERR_FORMAT, "%s: format version %lu, this gan.h reads versions 1 to %d", what,
-                         (unsigned long)version, GAN__VERSION);
+    if (version < 1 || version > newest)
+        return gan__fail(err, GAN_ERR_FORMAT, "%s: format version %lu, this gan.h reads versions 1 to %lu", what,
+                         (unsigned long)version, (unsigned long)newest);
     if (version_out) *version_out = version;
     stored = (uint32_t)r->buf[size - 4] | (uint32_t)r->buf[size - 3] << 8 | (uint32_t)r->buf[size - 2] << 16 |
              (uint32_t)r->buf[size - 1] << 24;
@@ -3366,7 +3369,7 @@ size_t gan_save_memory(const gan *g, void *buf, size_t size, gan_error *err)
 {
     gan__writer w;
     w.buf = (unsigned char *)buf; w.size = size; w.pos = 0;
-    gan__put_header(&w, gan__magic_full);
+    gan__put_header(&w, gan__magic_full, GAN__CHECKPOINT_VERSION);
     gan__put_config(&w, &g->cfg);
     gan__put_u64(&w, g->iterations);
     gan__put_rng(&w, &g->rng);
@@ -3388,7 +3391,7 @@ gan *gan_load_memory(const void *buf, size_t size, gan_error *err)
     gan_optim *og = NULL, *od = NULL;
     gan *g = NULL;
     uint32_t version;
-    if (gan__open(&r, buf, size, gan__magic_full, "checkpoint", &version, err)) return NULL;
+    if (gan__open(&r, buf, size, gan__magic_full, "checkpoint", GAN__CHECKPOINT_VERSION, &version, err)) return NULL;
     gan__get_config(&r, &cfg, version);
     iterations = gan__get_u64(&r);
     gan__get_rng(&r, &rng);
@@ -3433,7 +3436,7 @@ size_t gan_save_generator_memory(const gan *g, void *buf, size_t size, gan_error
     size_t n;
     if (buf && g->g_avg && !(avg = gan_sampling_generator(g, err))) return 0;
     w.buf = (unsigned char *)buf; w.size = size; w.pos = 0;
-    gan__put_header(&w, gan__magic_gen);
+    gan__put_header(&w, gan__magic_gen, GAN__EXPORT_VERSION);
     gan__put_u32(&w, (uint32_t)g->cfg.z_dim);
     gan__put_u32(&w, (uint32_t)g->cfg.noise);
     gan__put_model(&w, avg ? avg : g->G);
@@ -3454,7 +3457,7 @@ gan_sampler *gan_sampler_load_memory(const void *buf, size_t size, uint64_t seed
     gan_sampler *s;
     uint32_t z_dim, noise;
     gan_model *G;
-    if (gan__open(&r, buf, size, gan__magic_gen, "generator file", NULL, err)) return NULL;
+    if (gan__open(&r, buf, size, gan__magic_gen, "generator file", GAN__EXPORT_VERSION, NULL, err)) return NULL;
     z_dim = gan__get_u32(&r);
     noise = gan__get_u32(&r);
     if (r.short_read) { gan__fail(err, GAN_ERR_FORMAT, "generator file: ends inside its header"); return NULL; }
@@ -3601,7 +3604,7 @@ size_t gan_model_save_memory(const gan_model *m, void *buf, size_t size, gan_err
     gan__writer w;
     if (!m) { gan__fail(err, GAN_ERR_ARGUMENT, "model save: model is NULL"); return 0; }
     w.buf = (unsigned char *)buf; w.size = size; w.pos = 0;
-    gan__put_header(&w, gan__magic_model);
+    gan__put_header(&w, gan__magic_model, GAN__EXPORT_VERSION);
     gan__put_model(&w, m);
     return gan__finish(&w, err);
 }
@@ -3610,7 +3613,7 @@ gan_model *gan_model_load_memory(const void *buf, size_t size, gan_error *err)
 {
     gan__reader r;
     gan_model *m;
-    if (gan__open(&r, buf, size, gan__magic_model, "model file", NULL, err)) return NULL;
+    if (gan__open(&r, buf, size, gan__magic_model, "model file", GAN__EXPORT_VERSION, NULL, err)) return NULL;
     if (!(m = gan__get_model(&r, "model file", err))) return NULL;
     if (r.pos != r.size) {
         gan__fail(err, GAN_ERR_FORMAT, "model file: unexpected bytes at the end");

@@ -1258,6 +1258,8 @@ static void test_average(void)
             CHECK(smp && memcmp(smp->G->params, S->params, sizeof(float) * n) == 0 &&
                   memcmp(smp->G->state, S->state, sizeof(float) * S->n_state) == 0,
                   "the generator export is not the averaged generator");
+            CHECK(gbuf && gbuf[8] == 1 && gbuf[9] == 0, "the generator export is not format version 1, "
+                  "which gan.h versions before averaging read");
             gan_sampler_free(smp);
             free(gbuf);
         }
