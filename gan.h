@@ -3063,6 +3063,9 @@ gan_model *gan_sampling_generator(const gan *g, gan_error *err)
     for (i = 0; i < G->n_layers; i++) specs[i] = G->layers[i].spec;
     m = gan_model_new(G->input_dim, specs, G->n_layers, G->max_batch, err);
     if (!m) return NULL;
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    gan_model_set_threads(m, G->pool->n_use);   /* as many threads as G may use */
+#endif
     memcpy(m->params, g->g_avg ? g->g_avg : G->params, sizeof(float) * G->n_params);
     if (G->n_state) memcpy(m->state, G->state, sizeof(float) * G->n_state);   /* NULL when 0 */
     m->rng = G->rng;

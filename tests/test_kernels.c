@@ -385,6 +385,14 @@ static void check_no_allocation_in_step(void)
     for (k = 0; k < 3; k++) rc |= gan_train_step(g, noise_data, NULL, NULL, NULL);
     CHECK(rc == 0, "training steps succeed");
     CHECK(n_allocations == before, "three training steps made %ld allocations", n_allocations - before);
+    {   /* the averaged generator uses as many threads as G may */
+        gan_model *S;
+        gan_model_set_threads(gan_generator(g), 1);
+        S = gan_sampling_generator(g, NULL);
+        CHECK(S && S->pool->n_use == 1, "the sampling generator of a one-thread G runs on %d threads",
+              S ? S->pool->n_use : 0);
+        gan_model_free(S);
+    }
     gan_free(g);
 }
 
