@@ -2844,12 +2844,17 @@ gan_rng *gan_trainer_rng(gan *g)              { return &g->rng; }
 const gan_train_config *gan_config(const gan *g) { return &g->cfg; }
 uint64_t gan_iterations(const gan *g)         { return g->iterations; }
 
+/* count noise values of the given kind from rng: N(0, 1) or U(-1, 1). */
+static void gan__noise(float *z, size_t count, int noise, gan_rng *rng)
+{
+    size_t k;
+    if (noise == GAN_NOISE_NORMAL) for (k = 0; k < count; k++) z[k] = gan_rng_normal(rng);
+    else for (k = 0; k < count; k++) z[k] = 2.0f * gan_rng_uniform(rng) - 1.0f;
+}
+
 void gan_sample_noise(gan *g, float *z, int n)
 {
-    const size_t count = (size_t)n * g->cfg.z_dim;
-    size_t k;
-    if (g->cfg.noise == GAN_NOISE_NORMAL) for (k = 0; k < count; k++) z[k] = gan_rng_normal(&g->rng);
-    else for (k = 0; k < count; k++) z[k] = 2.0f * gan_rng_uniform(&g->rng) - 1.0f;
+    gan__noise(z, (size_t)n * g->cfg.z_dim, g->cfg.noise, &g->rng);
 }
 
 static int gan__nonfinite(gan *g, const char *which, float value, gan_error *err)
@@ -3039,9 +3044,7 @@ static int gan__generate(gan_model *G, int z_dim, int noise, gan_rng *rng, float
         /* The noise goes into G's second scratch buffer, which a forward pass never touches. */
         float *z = G->scratch[1];
         const float *y;
-        size_t k;
-        for (k = 0; k < (size_t)b * z_dim; k++)
-            z[k] = noise == GAN_NOISE_NORMAL ? gan_rng_normal(rng) : 2.0f * gan_rng_uniform(rng) - 1.0f;
+        gan__noise(z, (size_t)b * z_dim, noise, rng);
         y = gan_model_forward(G, z, b, GAN_EVAL, NULL, err);
         if (!y) return err ? err->code : GAN_ERR_ARGUMENT;
         memcpy(out + (size_t)done * out_dim, y, sizeof(float) * (size_t)b * out_dim);
@@ -3074,10 +3077,8 @@ gan_model *gan_sampling_generator(const gan *g, gan_error *err)
     gan_rng_seed(&rng, 0x617667, 0x626e);   /* "avg", "bn" */
     for (t = 0; t < GAN__AVERAGE_BN_BATCHES; t++) {
         float *z = m->scratch[1];           /* untouched by the forward pass, as in gan__generate */
-        size_t k;
         for (i = 0; i < m->n_layers; i++) m->layers[i].spec.momentum = 1.0f / (float)(t + 1);
-        for (k = 0; k < (size_t)g->cfg.batch * g->cfg.z_dim; k++)
-            z[k] = g->cfg.noise == GAN_NOISE_NORMAL ? gan_rng_normal(&rng) : 2.0f * gan_rng_uniform(&rng) - 1.0f;
+        gan__noise(z, (size_t)g->cfg.batch * g->cfg.z_dim, g->cfg.noise, &rng);
         if (!gan_model_forward(m, z, g->cfg.batch, GAN_TRAIN, NULL, err)) { gan_model_free(m); return NULL; }
     }
     for (i = 0; i < m->n_layers; i++) m->layers[i].spec.momentum = specs[i].momentum;
