@@ -5,7 +5,8 @@
    from a running average of G's weights (cfg.g_average = 0.99), which smooths out the last
    iterations' oscillation around the equilibrium (Yazici et al. 2019, "The unusual
    effectiveness of averaging in GAN training"). Prints the mean and standard deviation of
-   10,000 samples beside the target's. tests/test_core.c runs gaussian_fit() as its end-to-end test.
+   10,000 samples beside the target's. tests/test_core.c runs gaussian_fit() as its
+   end-to-end test.
 
    Usage: gaussian [--seed N]      (default seed 1)
    Build: cc -O2 -std=c99 -I.. gaussian.c -lm   (or `make` from the top) */
