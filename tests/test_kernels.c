@@ -25,6 +25,18 @@ static void *counted_malloc(size_t n) { n_allocations++; return malloc(n); }
 
 #define GAN_MALLOC(n) counted_malloc(n)
 #define GAN_FREE(p) free(p)
+
+/* Where the kernels prefetch, while check_dx_prefetch records (prefetches change no result,
+   so only their addresses can be checked). */
+#define PREFETCH_LOG_SIZE 65536
+static const void *prefetch_log[PREFETCH_LOG_SIZE];
+static size_t n_prefetch_log;
+static int prefetch_recording;
+static void record_prefetch(const void *p)
+{
+    if (prefetch_recording && n_prefetch_log < PREFETCH_LOG_SIZE) prefetch_log[n_prefetch_log++] = p;
+}
+#define GAN__PREFETCH(p) record_prefetch(p)
 #define GAN_THREADS
 #define GAN_IMPLEMENTATION
 #include "../gan.h"
@@ -55,6 +67,36 @@ static double worst_ratio(const float *fast, const float *ref, const double *sca
         if (!(r <= worst)) worst = r; /* NaN counts as a failure too */
     }
     return worst;
+}
+
+/* dx = dy W^T over rows [i0, i1) of W prefetches, while it works on each block of WR rows,
+   the next block: so every cache line of rows i0 + WR to i1 - 1, once each, and nothing
+   else (a line is 16 floats from the start of its row or of its chunk of columns). */
+static void check_dx_prefetch(gan_rng *r, int B, int I, int O, int i0, int i1)
+{
+    const size_t lines_per_row = ((size_t)O + GAN__LINE_FLOATS - 1) / GAN__LINE_FLOATS;
+    const int first_row = i0 + GAN__WR < i1 ? i0 + GAN__WR : i1;
+    float *W = random_floats(r, (size_t)I * O), *dy = random_floats(r, (size_t)B * O);
+    float *dx = (float *)calloc((size_t)B * I, sizeof(float));
+    unsigned char *seen = (unsigned char *)calloc((size_t)I * lines_per_row, 1);
+    size_t k, stray = 0, twice = 0, missing = 0;
+    n_prefetch_log = 0;
+    prefetch_recording = 1;
+    gan__dense_backward_input_fast(dx, dy, W, B, I, O, i0, i1);
+    prefetch_recording = 0;
+    for (k = 0; k < n_prefetch_log; k++) {
+        const float *p = (const float *)prefetch_log[k];
+        const size_t at = (size_t)(p - W), row = at / (size_t)O, col = at % (size_t)O;
+        if (p < W || at >= (size_t)I * O || (int)row < first_row || (int)row >= i1 || col % GAN__LINE_FLOATS)
+            stray++;
+        else if (seen[row * lines_per_row + col / GAN__LINE_FLOATS]++) twice++;
+    }
+    for (k = (size_t)first_row * lines_per_row; k < (size_t)i1 * lines_per_row; k++) missing += !seen[k];
+    CHECK(n_prefetch_log < PREFETCH_LOG_SIZE && !stray && !twice && !missing,
+          "dx prefetch %dx%dx%d rows [%d, %d): %lu prefetches, %lu outside the next rows, %lu twice, %lu lines "
+          "missed", B, I, O, i0, i1, (unsigned long)n_prefetch_log, (unsigned long)stray, (unsigned long)twice,
+          (unsigned long)missing);
+    free(W); free(dy); free(dx); free(seen);
 }
 
 static int n_shapes;
@@ -470,6 +512,11 @@ int main(void)
     /* rows of W 8 KB apart, four chunks of columns, a row tile of W left over */
     check_shape(&r, 17, 65, 2048, "aligned rows");
     CHECK(n_shapes == n_odd * n_odd * n_odd + n_model + 1, "ran %d shapes", n_shapes);
+    check_dx_prefetch(&r, 3, 17, 65, 0, 17);
+    check_dx_prefetch(&r, 1, 20, 100, 0, 20);
+    check_dx_prefetch(&r, 5, 257, 63, 8, 200);       /* a slice of the rows, as a thread's part */
+    check_dx_prefetch(&r, 64, 1024, 784, 0, 1024);
+    check_dx_prefetch(&r, 17, 65, 2048, 0, 65);      /* in chunks of columns */
     /* layers one, two or three wide on either side, with every kind of final block of rows */
     for (a = 0; a < n_batch; a++)
         for (b = 0; b < n_width; b++)
