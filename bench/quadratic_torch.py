@@ -20,11 +20,14 @@ Same settings as the tutorial (aadilh/blogs basic-gans/code/gan.py) and the C de
 Like the C demo it logs the losses every 10 iterations, reads D's feature layer before and
 after the G updates every 1,000 iterations, and measures 10,000 samples at the end (KS of x,
 mean |y - (10 + x^2)| / 2500, x-bins covered, late losses). It draws no plots.
+--write-draws FILE / --train-draws FILE swap the random numbers with the C demo (the initial
+weights, every batch, the final noise): see bench/quadratic_draws.c.
 One thread: torch.set_num_threads(1); run with OPENBLAS_NUM_THREADS=1 (bench/quadratic.sh does).
 """
 import argparse
 import math
 import os
+import struct
 import sys
 import time
 
@@ -61,6 +64,11 @@ def parse():
                    help="torch.optim.RMSprop (alpha 0.9, eps 1e-10, square average preset to 1)")
     p.add_argument("--crosscheck", metavar="FILE",
                    help="replay bench/quadratic_dump.c's weights and batches, compare the losses, exit")
+    p.add_argument("--write-draws", metavar="FILE",
+                   help="write this seed's random draws (weights, batches, final noise) for "
+                        "bench/quadratic_draws.c's format, exit")
+    p.add_argument("--train-draws", metavar="FILE",
+                   help="train on a draws file (from either side) instead of this seed's draws")
     a = p.parse_args()
     if a.nd < 0 or a.ng < 0:
         p.error("--nd and --ng must be >= 0")
@@ -143,6 +151,64 @@ def torch_rmsprop(params, lr):
     return opt
 
 
+def load_params(layers, v):
+    """gan.h's layout, per dense layer W (in, out) row-major then b, into torch's (out, in)."""
+    off = 0
+    with torch.no_grad():
+        for lin in layers:
+            o, i = lin.weight.shape
+            lin.weight.copy_(v[off:off + i * o].view(i, o).t())
+            lin.bias.copy_(v[off + i * o:off + i * o + o])
+            off += i * o + o
+    return off == v.numel()
+
+
+def params_of(layers):
+    return torch.cat([torch.cat([lin.weight.detach().t().reshape(-1), lin.bias.detach()]) for lin in layers])
+
+
+def layers(G, D):
+    return [G.h1, G.h2, G.out], [D.h1, D.h2, D.h3, D.out]
+
+
+def write_draws(path, a):
+    """This seed's draws, in the order main() makes them (see bench/quadratic_draws.c)."""
+    G, D = Generator(), Discriminator()
+    g_layers, d_layers = layers(G, D)
+    g, d = params_of(g_layers), params_of(d_layers)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<5i", g.numel(), d.numel(), a.iterations, a.batch, a.samples))
+        f.write(g.numpy().astype("<f4").tobytes())
+        f.write(d.numpy().astype("<f4").tobytes())
+        for _ in range(a.iterations):
+            f.write(sample_data(a.batch).numpy().astype("<f4").tobytes())
+            f.write(sample_z(a.batch).numpy().astype("<f4").tobytes())
+        f.write(sample_z(a.samples).numpy().astype("<f4").tobytes())
+
+
+class Draws:
+    """A draws file: the weights, then batches and the final noise in the order they are used."""
+
+    def __init__(self, path, G, D, a):
+        raw = open(path, "rb").read()
+        if len(raw) < 20:
+            sys.exit("quadratic_torch.py: %s: not a draws file" % path)
+        n_g, n_d, self.iterations, self.batch, self.samples = struct.unpack_from("<5i", raw)
+        size = n_g + n_d + self.iterations * self.batch * 4 + self.samples * 2
+        if len(raw) != 20 + 4 * size or self.batch != a.batch:
+            sys.exit("quadratic_torch.py: %s: not a draws file for batch %d" % (path, a.batch))
+        self.v = torch.frombuffer(bytearray(raw[20:]), dtype=torch.float32)
+        g_layers, d_layers = layers(G, D)
+        if not (load_params(g_layers, self.v[:n_g]) and load_params(d_layers, self.v[n_g:n_g + n_d])):
+            sys.exit("quadratic_torch.py: %s: parameter counts do not match the networks" % path)
+        self.pos = n_g + n_d
+
+    def take(self, rows):
+        out = self.v[self.pos:self.pos + 2 * rows].view(rows, 2)
+        self.pos += 2 * rows
+        return out
+
+
 def quality(xy):
     x, y = xy[:, 0].double(), xy[:, 1].double()
     n = x.numel()
@@ -166,20 +232,10 @@ def crosscheck(path, use_torch_rmsprop):
             sys.exit("quadratic_torch.py: %s: expected a %s record, found %s" % (path, name, rec[0]))
         return torch.tensor([float(v) for v in rec[2:]], dtype=torch.float32)
 
-    def load(layers, v):  # gan.h: W (in, out) row-major, then b; torch: weight (out, in)
-        off = 0
-        with torch.no_grad():
-            for lin in layers:
-                o, i = lin.weight.shape
-                lin.weight.copy_(v[off:off + i * o].view(i, o).t())
-                lin.bias.copy_(v[off + i * o:off + i * o + o])
-                off += i * o + o
-        if off != v.numel():
-            sys.exit("quadratic_torch.py: %s: parameter count does not match the networks" % path)
-
     G, D = Generator(), Discriminator()
-    load([G.h1, G.h2, G.out], values(records[0], "G"))
-    load([D.h1, D.h2, D.h3, D.out], values(records[1], "D"))
+    g_layers, d_layers = layers(G, D)
+    if not (load_params(g_layers, values(records[0], "G")) and load_params(d_layers, values(records[1], "D"))):
+        sys.exit("quadratic_torch.py: %s: parameter count does not match the networks" % path)
     make = torch_rmsprop if use_torch_rmsprop else RMSPropTF
     opt_g, opt_d = make(G.parameters(), 1e-3), make(D.parameters(), 1e-3)
     bce = F.binary_cross_entropy_with_logits
@@ -219,7 +275,13 @@ def main():
     if a.crosscheck:
         crosscheck(a.crosscheck, a.torch_rmsprop)
     torch.manual_seed(a.seed)
+    if a.write_draws:
+        write_draws(a.write_draws, a)
+        sys.exit(0)
     G, D = Generator(), Discriminator()
+    draws = Draws(a.train_draws, G, D, a) if a.train_draws else None
+    if draws:
+        a.iterations, a.samples = draws.iterations, draws.samples
     make = torch_rmsprop if a.torch_rmsprop else RMSPropTF
     opt_g, opt_d = make(G.parameters(), a.lr), make(D.parameters(), a.lr)
     ones, zeros = torch.ones(a.batch, 1), torch.zeros(a.batch, 1)
@@ -230,7 +292,7 @@ def main():
 
     start = time.perf_counter()
     for it in range(a.iterations):
-        X, Z = sample_data(a.batch), sample_z(a.batch)
+        X, Z = (draws.take(a.batch), draws.take(a.batch)) if draws else (sample_data(a.batch), sample_z(a.batch))
         with torch.no_grad():
             fake = G(Z)
         d_loss = g_loss = torch.zeros(())
@@ -265,7 +327,7 @@ def main():
     seconds = time.perf_counter() - start
 
     with torch.no_grad():
-        samples = G(sample_z(a.samples))
+        samples = G(draws.take(a.samples) if draws else sample_z(a.samples))
     n_late = a.iterations - late_from
     ks, err, bins = quality(samples)
     print("pytorch %s: %d iterations of %d D + %d G updates, batch %d, one thread: trained in %.2f s (%.0f it/s)"

@@ -80,10 +80,10 @@ elif [ "$(uname -m)" != aarch64 ]; then
     echo "SKIP NEON under qemu: aarch64-linux-gnu-gcc or qemu-aarch64 not installed"
 fi
 
-# The header and every example at -Werror with each compiler present.
+# The header, every example and every benchmark program at -Werror with each compiler present.
 for cc in gcc clang; do
     if ! command -v $cc >/dev/null 2>&1; then echo "SKIP $cc: not installed"; continue; fi
-    for src in examples/*.c tests/two_tu_a.c; do
+    for src in examples/*.c bench/*.c tests/two_tu_a.c; do
         build "$cc-$(basename "$src" .c)" $cc $WARN -O2 -c -o "$OUT/$cc-$(basename "$src" .c).o" "$src"
     done
 done
