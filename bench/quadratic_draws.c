@@ -102,12 +102,9 @@ static int train_draws(quad_config *c, const char *path)
         if (it >= c->iterations - c->late) { sum_d += st.d_loss; sum_g += st.g_loss; }
     }
     if (get(f, z, 2 * (size_t)h[4])) goto done;
-    for (k = 0; k < h[4]; k += c->batch) {   /* G in eval mode over the final noise */
-        const int b = h[4] - k < c->batch ? h[4] - k : c->batch;
-        const float *y = gan_model_forward(gan_generator(g), z + 2 * (size_t)k, b, GAN_EVAL, NULL, &err);
-        if (!y) goto failed;
-        memcpy(xy + 2 * (size_t)k, y, sizeof(float) * 2 * (size_t)b);
-    }
+    for (k = 0; k < h[4]; k += c->batch)     /* G in eval mode over the final noise */
+        if (quad_generate(g, z + 2 * (size_t)k, h[4] - k < c->batch ? h[4] - k : c->batch, xy + 2 * (size_t)k, &err))
+            goto failed;
     if (quad_measure(xy, h[4], c->scale, &q)) goto done;
     printf("gan.h on %s: KS %.4f  err/range %.4f  bins %d/10  late D %.3f  late G %.3f\n", path, q.ks, q.err, q.bins,
            sum_d / c->late, sum_g / c->late);

@@ -65,7 +65,7 @@ def parse():
     p.add_argument("--crosscheck", metavar="FILE",
                    help="replay bench/quadratic_dump.c's weights and batches, compare the losses, exit")
     p.add_argument("--write-draws", metavar="FILE",
-                   help="write this seed's random draws (weights, batches, final noise) for "
+                   help="write this seed's random draws (weights, batches, final noise) in "
                         "bench/quadratic_draws.c's format, exit")
     p.add_argument("--train-draws", metavar="FILE",
                    help="train on a draws file (from either side) instead of this seed's draws")
