@@ -310,7 +310,9 @@ GANDEF gan *gan_new(gan_model *G, gan_model *D, const gan_optim_config *g_opt,
                     gan_error *err);
 GANDEF void gan_free(gan *g);
 
-/* One iteration: cfg.d_steps D updates, then cfg.g_steps G updates (or the PyTorch-GAN order). */
+/* One iteration: cfg.d_steps D updates, then cfg.g_steps G updates (or the PyTorch-GAN order).
+   In the PyTorch-GAN order with a D that has no dropout or BatchNorm, D's passes run in the
+   trainer's own buffers, and gan_model_layer_output(D, ...) then holds no pass of the step. */
 GANDEF int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *stats, gan_error *err);
 
 /* The pieces gan_train_step is made of, for writing the loop by hand.
@@ -1658,26 +1660,34 @@ static void gan__dW_narrow(float *s, size_t sp, size_t sq, const float *u, size_
     }
 }
 
-static void gan__dense_backward_params_fast(float *dW, float *db, const float *dy, const float *x, int B, int I,
-                                            int O, int o0, int o1, int accumulate)
+/* The sums over the batch are formed over rows [0, split) first, then rows [split, B) are
+   added, as two backward passes over those rows would form them (split = B: one pass). The
+   gemm's sums run in row order either way, so one pass over all rows gives the same bits as
+   two; the narrow kernels and db keep four partial sums, so they make two passes. */
+static void gan__dense_backward_params_fast(float *dW, float *db, const float *dy, const float *x, int B, int split,
+                                            int I, int O, int o0, int o1, int accumulate)
 {
-    int n, m, o;
-    if (O <= 2) gan__dW_narrow(dW, (size_t)O, 1, x, (size_t)I, 0, I, dy, (size_t)O, o0, o1, B, accumulate);
-    else if (I <= 2) gan__dW_narrow(dW, 1, (size_t)O, dy, (size_t)O, o0, o1, x, (size_t)I, 0, I, B, accumulate);
+    int n, m, o, r0, r1;
     /* dW (I, O) += A dy with A[i][n] = x[n][i]: rows of A are columns of x. */
-    else gan__gemm(dW, (size_t)O, x, 1, (size_t)I, dy, (size_t)O, NULL, accumulate, I, B, o0, o1);
-    /* db[o] += sum_n dy[n][o], as four partial sums over n mod 4 (four chains of additions).
-       Without accumulate, every output starts from 0, as if gan_model_zero_grad had run. */
-    for (o = o0; o < o1; o += GAN__VL) {
-        gan__vec s[4];
-        GAN__UNROLL
-        for (m = 0; m < 4; m++) s[m] = gan__vzero();
-        for (n = 0; n < B; n += 4)
+    if (O > 2 && I > 2) gan__gemm(dW, (size_t)O, x, 1, (size_t)I, dy, (size_t)O, NULL, accumulate, I, B, o0, o1);
+    for (r0 = 0; r0 < B; r0 = r1) {
+        const int rows = (r1 = r0 < split ? split : B) - r0, add = accumulate || r0 > 0;
+        const float *dyr = dy + (size_t)r0 * O, *xr = x + (size_t)r0 * I;
+        if (O <= 2) gan__dW_narrow(dW, (size_t)O, 1, xr, (size_t)I, 0, I, dyr, (size_t)O, o0, o1, rows, add);
+        else if (I <= 2) gan__dW_narrow(dW, 1, (size_t)O, dyr, (size_t)O, o0, o1, xr, (size_t)I, 0, I, rows, add);
+        /* db[o] += sum_n dy[n][o], as four partial sums over n mod 4 (four chains of additions).
+           Without accumulate, every output starts from 0, as if gan_model_zero_grad had run. */
+        for (o = o0; o < o1; o += GAN__VL) {
+            gan__vec s[4];
             GAN__UNROLL
-            for (m = 0; m < 4; m++)
-                if (n + m < B) s[m] = gan__vadd(s[m], gan__vload_part(dy + (size_t)(n + m) * O + o, o1 - o));
-        gan__vstore_part(db + o, gan__vadd(accumulate ? gan__vload_part(db + o, o1 - o) : gan__vzero(),
-                                           gan__vadd(gan__vadd(s[0], s[1]), gan__vadd(s[2], s[3]))), o1 - o);
+            for (m = 0; m < 4; m++) s[m] = gan__vzero();
+            for (n = 0; n < rows; n += 4)
+                GAN__UNROLL
+                for (m = 0; m < 4; m++)
+                    if (n + m < rows) s[m] = gan__vadd(s[m], gan__vload_part(dyr + (size_t)(n + m) * O + o, o1 - o));
+            gan__vstore_part(db + o, gan__vadd(add ? gan__vload_part(db + o, o1 - o) : gan__vzero(),
+                                               gan__vadd(gan__vadd(s[0], s[1]), gan__vadd(s[2], s[3]))), o1 - o);
+        }
     }
 }
 
@@ -1775,6 +1785,7 @@ typedef struct gan__dense_job {
     int product;                /* GAN__FORWARD, GAN__INPUT_GRAD or GAN__PARAM_GRAD */
     int B, I, O;
     int accumulate;             /* GAN__PARAM_GRAD: add to dW and db (else overwrite them) */
+    int split;                  /* GAN__PARAM_GRAD: sum rows [0, split) first (see the fast kernel) */
     float *y, *dx, *dW, *db;    /* outputs: y (B, O); dx (B, I); dW (I, O), db (O) */
     const float *x, *dy, *W, *b;
 } gan__dense_job;
@@ -1798,7 +1809,8 @@ static void gan__dense_part(const void *job, int part, int parts)
         gan__dense_forward_fast(j->y, j->x, j->W, j->b, j->B, j->I, j->O, (int)lo, (int)hi);
     if (input_grad) gan__dense_backward_input_fast(j->dx, j->dy, j->W, j->B, j->I, j->O, (int)lo, (int)hi);
     if (j->product == GAN__PARAM_GRAD)
-        gan__dense_backward_params_fast(j->dW, j->db, j->dy, j->x, j->B, j->I, j->O, (int)lo, (int)hi, j->accumulate);
+        gan__dense_backward_params_fast(j->dW, j->db, j->dy, j->x, j->B, j->split, j->I, j->O, (int)lo, (int)hi,
+                                        j->accumulate);
 #endif
 }
 
@@ -1988,11 +2000,11 @@ static void gan__dense_backward_input(gan_model *m, float *dx, const float *dy, 
 }
 
 static void gan__dense_backward_params(gan_model *m, float *dW, float *db, const float *dy, const float *x,
-                                       int B, int I, int O, int accumulate)
+                                       int B, int split, int I, int O, int accumulate)
 {
     gan__dense_job j;
     memset(&j, 0, sizeof j);
-    j.product = GAN__PARAM_GRAD; j.B = B; j.I = I; j.O = O; j.accumulate = accumulate;
+    j.product = GAN__PARAM_GRAD; j.B = B; j.split = split; j.I = I; j.O = O; j.accumulate = accumulate;
     j.dW = dW; j.db = db; j.dy = dy; j.x = x;
     gan__dense(m, &j);
 }
@@ -2066,11 +2078,11 @@ static void gan__activation_part(const void *job, int part, int parts)
 }
 
 static void gan__activation(gan_model *m, const gan__layer *L, int backward, float *out, const float *in,
-                            const float *x, size_t n)
+                            const float *x, const float *y, size_t n)
 {
     gan__activation_job j;
     j.backward = backward; j.act = L->spec.activation; j.slope = L->spec.slope;
-    j.out = out; j.in = in; j.x = x; j.y = L->y; j.n = n;
+    j.out = out; j.in = in; j.x = x; j.y = y; j.n = n;
     gan__share(m, gan__activation_part, &j, gan__stream_parts(m, (backward ? 3.0 : 2.0) * (double)n));
 }
 
@@ -2260,7 +2272,7 @@ const float *gan_model_forward(gan_model *m, const float *x, int batch, int mode
             gan__dense_forward(m, L->y, in, L->W, L->b, batch, L->in, L->out);
             break;
         case GAN_ACTIVATION:
-            gan__activation(m, L, 0, L->y, in, in, n);
+            gan__activation(m, L, 0, L->y, in, in, L->y, n);
             break;
         case GAN_BATCHNORM:
             if (mode != GAN_EVAL && batch < 2) {
@@ -2300,11 +2312,11 @@ int gan_model_backward(gan_model *m, const float *dy, float *dx, int flags, gan_
         const size_t n = (size_t)B * L->out;
         switch (L->spec.kind) {
         case GAN_DENSE:
-            if (param_grads) gan__dense_backward_params(m, L->dW, L->db, grad_out, x, B, L->in, L->out, accumulate);
+            if (param_grads) gan__dense_backward_params(m, L->dW, L->db, grad_out, x, B, B, L->in, L->out, accumulate);
             if (grad_in) gan__dense_backward_input(m, grad_in, grad_out, L->W, B, L->in, L->out);
             break;
         case GAN_ACTIVATION:
-            if (grad_in) gan__activation(m, L, 1, grad_in, grad_out, x, n);
+            if (grad_in) gan__activation(m, L, 1, grad_in, grad_out, x, L->y, n);
             break;
         case GAN_BATCHNORM:
             if (param_grads && !accumulate) {   /* 2 floats per feature: zeroing them costs nothing */
@@ -2762,6 +2774,11 @@ struct gan {
     float *d_logit_grad;    /* (batch) */
     float *fake_grad;       /* (batch, data_dim): dLoss/dG(z) in the G step */
     float *g_avg;           /* (G's n_params) when cfg.g_average > 0: G's averaged parameters */
+    /* The PyTorch-GAN order with a pure D runs D over fakes and reals at once (gan__joint_step): */
+    float *pair;            /* (2 batch, data_dim): D's input, the fakes then the reals (= real) */
+    float **pair_y;         /* (D's n_layers): each layer's output over both, (2 batch, out) */
+    float *pair_grad[2];    /* (3 batch, D's widest layer) each: the backward's ping-pong */
+    float *pair_work;       /* the buffer behind pair_y and pair_grad */
 };
 
 gan_train_config gan_train_defaults(int z_dim, int batch)
@@ -2809,6 +2826,58 @@ static int gan__config_check(const gan_train_config *c, const gan_model *G, cons
     return GAN_OK;
 }
 
+/* A model whose training-mode forward pass is a function of its input and parameters alone:
+   no dropout, no BatchNorm (whose GAN_TRAIN pass also moves the running statistics). */
+static int gan__forward_is_pure(const gan_model *m)
+{
+    int i;
+    for (i = 0; i < m->n_layers; i++) {
+        const gan_layer *l = &m->layers[i].spec;
+        if (l->kind == GAN_BATCHNORM || (l->kind == GAN_DROPOUT && l->rate > 0)) return 0;
+    }
+    return 1;
+}
+
+/* The PyTorch-GAN order runs a G step and then a D step on the same fakes with D unchanged
+   in between. When D's forward pass is pure, its pass over the fakes serves both steps, and
+   gan__joint_step runs D once over fakes and reals together, and back once through all
+   three gradients: twice and three times the rows per product, so each of D's weights is
+   read once per pass instead of two or three times. The fast kernels only: under
+   GAN_NO_SIMD the trainer runs the two steps as written, which gives the same bits. */
+static int gan__joint(const gan *g)
+{
+#ifdef GAN_NO_SIMD
+    (void)g;
+    return 0;
+#else
+    return g->cfg.g_first && gan__forward_is_pure(g->D);
+#endif
+}
+
+static int gan__joint_alloc(gan *g, gan_error *err)
+{
+    const gan_model *D = g->D;
+    const size_t B = (size_t)g->cfg.batch;
+    size_t outputs = 0, widest = (size_t)D->input_dim;
+    int i;
+    for (i = 0; i < D->n_layers; i++) {
+        const size_t out = (size_t)D->layers[i].out;
+        outputs += out;
+        if (out > widest) widest = out;
+    }
+    g->pair = (float *)gan__alloc(sizeof(float) * 2 * B * (size_t)D->input_dim, err, "D's joint input");
+    g->pair_y = (float **)gan__alloc(sizeof(float *) * (size_t)D->n_layers, err, "D's joint outputs");
+    g->pair_work = (float *)gan__alloc(sizeof(float) * (2 * B * outputs + 2 * 3 * B * widest), err,
+                                       "D's joint buffers");
+    if (!g->pair || !g->pair_y || !g->pair_work) return err ? err->code : GAN_ERR_MEMORY;
+    g->real = g->pair + B * (size_t)D->input_dim;
+    g->pair_y[0] = g->pair_work;
+    for (i = 1; i < D->n_layers; i++) g->pair_y[i] = g->pair_y[i - 1] + 2 * B * (size_t)D->layers[i - 1].out;
+    g->pair_grad[0] = g->pair_y[D->n_layers - 1] + 2 * B * (size_t)D->layers[D->n_layers - 1].out;
+    g->pair_grad[1] = g->pair_grad[0] + 3 * B * widest;
+    return GAN_OK;
+}
+
 /* Allocates the trainer around G, D and two optimizers; frees nothing of the caller's. The
    average of G's parameters starts at G's. */
 static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_opt,
@@ -2821,12 +2890,17 @@ static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_
     g->G = G; g->D = D; g->g_opt = g_opt; g->d_opt = d_opt;
     g->cfg = *cfg;
     g->z = (float *)gan__alloc(sizeof(float) * B * (size_t)cfg->z_dim, err, "noise batch");
-    g->real = (float *)gan__alloc(sizeof(float) * B * (size_t)D->input_dim, err, "real batch");
+    if (!gan__joint(g)) g->real = (float *)gan__alloc(sizeof(float) * B * (size_t)D->input_dim, err, "real batch");
     g->d_logit_grad = (float *)gan__alloc(sizeof(float) * B, err, "logit gradient");
     g->fake_grad = (float *)gan__alloc(sizeof(float) * B * (size_t)D->input_dim, err, "fake gradient");
     if (cfg->g_average > 0) {
         g->g_avg = (float *)gan__alloc(sizeof(float) * G->n_params, err, "averaged generator");
         if (g->g_avg) memcpy(g->g_avg, G->params, sizeof(float) * G->n_params);
+    }
+    if (gan__joint(g) && gan__joint_alloc(g, err)) {
+        g->G = g->D = NULL; g->g_opt = g->d_opt = NULL;
+        gan_free(g);
+        return NULL;
     }
     if (!g->z || !g->real || !g->d_logit_grad || !g->fake_grad || (cfg->g_average > 0 && !g->g_avg)) {
         g->G = g->D = NULL; g->g_opt = g->d_opt = NULL;
@@ -2867,7 +2941,10 @@ void gan_free(gan *g)
     gan_optim_free(g->g_opt);
     gan_optim_free(g->d_opt);
     if (g->z) GAN_FREE(g->z);
-    if (g->real) GAN_FREE(g->real);
+    if (g->pair) GAN_FREE(g->pair);
+    else if (g->real) GAN_FREE(g->real);
+    if (g->pair_y) GAN_FREE(g->pair_y);
+    if (g->pair_work) GAN_FREE(g->pair_work);
     if (g->d_logit_grad) GAN_FREE(g->d_logit_grad);
     if (g->fake_grad) GAN_FREE(g->fake_grad);
     if (g->g_avg) GAN_FREE(g->g_avg);
@@ -2999,16 +3076,85 @@ static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_
     return GAN_OK;
 }
 
-/* A model whose training-mode forward pass is a function of its input and parameters alone:
-   no dropout, no BatchNorm (whose GAN_TRAIN pass also moves the running statistics). */
-static int gan__forward_is_pure(const gan_model *m)
+/* D over the 2 batch rows of g->pair, fakes then reals, into g->pair_y. Returns the logits. */
+static const float *gan__joint_forward(gan *g)
 {
+    gan_model *D = g->D;
+    const int rows = 2 * g->cfg.batch;
+    const float *in = g->pair;
     int i;
-    for (i = 0; i < m->n_layers; i++) {
-        const gan_layer *l = &m->layers[i].spec;
-        if (l->kind == GAN_BATCHNORM || (l->kind == GAN_DROPOUT && l->rate > 0)) return 0;
+    for (i = 0; i < D->n_layers; i++) {
+        const gan__layer *L = &D->layers[i];
+        float *y = g->pair_y[i];
+        const size_t n = (size_t)rows * L->out;
+        if (L->spec.kind == GAN_DENSE) gan__dense_forward(D, y, in, L->W, L->b, rows, L->in, L->out);
+        else if (L->spec.kind == GAN_ACTIVATION) gan__activation(D, L, 0, y, in, in, y, n);
+        else memcpy(y, in, sizeof(float) * n);    /* dropout at rate 0 (a pure D has nothing else) */
+        in = y;
     }
-    return 1;
+    return in;
+}
+
+/* Back through D from the 3 batch rows of logit gradients in g->pair_grad[0]: rows [0, B)
+   are the G step's, to D's input (into g->fake_grad); rows [B, 3B) are the D step's over the
+   fakes and the reals, to D's parameter gradients, fakes first as in gan__d_update. */
+static void gan__joint_backward(gan *g)
+{
+    gan_model *D = g->D;
+    const int B = g->cfg.batch;
+    const float *dy = g->pair_grad[0];
+    int i;
+    for (i = D->n_layers - 1; i >= 0; i--) {
+        const gan__layer *L = &D->layers[i];
+        const float *x = i > 0 ? g->pair_y[i - 1] : g->pair;
+        /* Below layer 0 only the G step's rows go on, to G. */
+        float *dx = i > 0 ? g->pair_grad[(D->n_layers - i) & 1] : g->fake_grad;
+        const int rows = i > 0 ? 3 * B : B;
+        const size_t o = (size_t)B * L->out;   /* one batch of this layer's outputs */
+        if (L->spec.kind == GAN_DENSE) {
+            gan__dense_backward_params(D, L->dW, L->db, dy + o, x, 2 * B, B, L->in, L->out, 0);
+            gan__dense_backward_input(D, dx, dy, L->W, rows, L->in, L->out);
+        } else if (L->spec.kind == GAN_ACTIVATION) {
+            gan__activation(D, L, 1, dx, dy, x, g->pair_y[i], o);
+            if (i > 0) gan__activation(D, L, 1, dx + o, dy + o, x, g->pair_y[i], 2 * o);
+        } else memcpy(dx, dy, sizeof(float) * (size_t)rows * L->out);
+        dy = dx;
+    }
+}
+
+/* A G step and then a D step on its fakes, as gan__g_update and then gan__d_update with
+   fake_done compute them, with D's passes joint (see gan__joint). Both losses are checked
+   before either model moves. */
+static int gan__joint_step(gan *g, gan_stats *st, gan_error *err)
+{
+    const gan_train_config *c = &g->cfg;
+    const int B = c->batch, dim = g->D->input_dim;
+    float *grad = g->pair_grad[0];
+    const float *fake, *logit;
+    float g_loss, loss_fake, loss_real, d_loss, d_fake, d_real;
+
+    fake = gan_model_forward(g->G, g->z, B, GAN_TRAIN, NULL, err);
+    if (!fake) return err ? err->code : GAN_ERR_ARGUMENT;
+    memcpy(g->pair, fake, sizeof(float) * (size_t)B * dim);
+    logit = gan__joint_forward(g);
+    g->D->batch = 0;    /* D's own buffers hold no forward pass of this step */
+    g_loss = gan__loss_g(c->loss, logit, B, 1.0f, grad, 1);
+    if (!isfinite(g_loss)) return gan__nonfinite(g, "generator", g_loss, err);
+    loss_fake = gan__loss_d(c->loss, logit, B, 0, 0, c->d_loss_scale, grad + B, 1);
+    d_fake = gan__mean_output(c->loss, logit, B);
+    loss_real = gan__loss_d(c->loss, logit + B, B, 1, c->real_label, c->d_loss_scale, grad + 2 * B, 1);
+    d_real = gan__mean_output(c->loss, logit + B, B);
+    d_loss = c->d_loss_scale * (loss_real + loss_fake);
+    if (!isfinite(d_loss)) return gan__nonfinite(g, "discriminator", d_loss, err);
+    if (st) { st->g_loss = g_loss; st->d_loss = d_loss; st->d_real = d_real; st->d_fake = d_fake; }
+
+    gan__joint_backward(g);
+    gan__optim_step_model(g->d_opt, g->D);
+    if (c->clip > 0) gan_model_clip(g->D, c->clip);
+    gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE, NULL);
+    gan__optim_step_model(g->g_opt, g->G);
+    if (g->g_avg) gan__average_model(g->g_avg, g->G, c->g_average);
+    return GAN_OK;
 }
 
 int gan_d_step(gan *g, const float *real, const float *z, gan_stats *st, gan_error *err)
@@ -3028,7 +3174,8 @@ int gan_g_step(gan *g, const float *z, gan_stats *st, gan_error *err)
      sample m noise z; descend the G loss on G
    same_batch (the quadratic tutorial): one real batch and one noise batch serve every step
    of the iteration, and G(z) is computed once for the D steps, as G does not change there.
-   g_first (PyTorch-GAN): sample z and x, a G step, then a D step on G's fakes from that step.
+   g_first (PyTorch-GAN): sample z and x, a G step, then a D step on G's fakes from that step
+   (joint, as gan__joint_step, when D's forward pass is pure).
    Only the last D and the last G update of an iteration compute the loss values that st
    reports; the others compute gradients only, and every one is checked for finiteness. */
 int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *st, gan_error *err)
@@ -3044,10 +3191,14 @@ int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *st, gan_erro
     if (c->g_first) {
         gan_sample_noise(g, g->z, B);
         if (data(user, g->real, B, &g->rng)) return gan__fail(err, GAN_ERR_ARGUMENT, "data callback failed");
-        if ((rc = gan__g_update(g, g->z, 1, st, err))) return rc;
-        if ((rc = gan__d_update(g, g->real, g->G->layers[g->G->n_layers - 1].y, gan__forward_is_pure(g->D), 1, st,
-                                err)))
-            return rc;
+        if (gan__joint(g)) {
+            if ((rc = gan__joint_step(g, st, err))) return rc;
+        } else {
+            if ((rc = gan__g_update(g, g->z, 1, st, err))) return rc;
+            if ((rc = gan__d_update(g, g->real, g->G->layers[g->G->n_layers - 1].y, gan__forward_is_pure(g->D), 1,
+                                    st, err)))
+                return rc;
+        }
     } else {
         const float *fake = NULL;
         for (k = 0; k < c->d_steps; k++) {

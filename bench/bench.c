@@ -269,6 +269,17 @@ static double model_bytes(const bench_case *c)
         floats += 2.0 * c->batch * widest;
     }
     floats += (double)c->batch * (c->z_dim + 2 * c->data_dim + 1);
+    if (c->cfg.g_first) {   /* D's joint pass (its D has no dropout or BatchNorm): the fakes beside the
+                               reals, D's outputs over both, three batches of gradients twice */
+        int width = c->data_dim, widest = c->data_dim;
+        floats += (double)c->batch * c->data_dim;
+        for (i = 0; i < c->nd; i++) {
+            width = c->d[i].kind == GAN_DENSE ? c->d[i].units : width;
+            floats += 2.0 * c->batch * width;
+            if (width > widest) widest = width;
+        }
+        floats += 2.0 * 3 * c->batch * widest;
+    }
     return 4.0 * floats;
 }
 
@@ -367,7 +378,7 @@ static void kernel_run(void *p)
     if (a->fast) {
         if (a->which == 0) gan__dense_forward_fast(a->y, a->x, a->W, a->b, a->B, a->I, a->O, 0, a->O);
         if (a->which == 1) gan__dense_backward_input_fast(a->dx, a->dy, a->W, a->B, a->I, a->O, 0, a->I);
-        if (a->which == 2) gan__dense_backward_params_fast(a->dW, a->db, a->dy, a->x, a->B, a->I, a->O, 0, a->O, 1);
+        if (a->which == 2) gan__dense_backward_params_fast(a->dW, a->db, a->dy, a->x, a->B, a->B, a->I, a->O, 0, a->O, 1);
         return;
     }
 #endif

@@ -1606,6 +1606,56 @@ static void test_reused_fake_pass(void)
     gan_free(a);
 }
 
+/* With a pure D, gan_train_step in the PyTorch-GAN order runs D's passes over the fakes
+   and the reals together (gan__joint_step). It must give every bit that the G step and the
+   D step give as written (gan__g_update, then gan__d_update going back through the G step's
+   pass over the fakes): parameters, optimizer moments, the average, the stats and the rng.
+   Batch 5 leaves rows of every tile unfilled; D's sigmoid and tanh go back through their
+   outputs, its dropout at rate 0 through its mask; one variant clips D and averages G. */
+static void test_joint_pass(void)
+{
+    int variant;
+    for (variant = 0; variant < 3; variant++) {
+        gan_layer gl[4], dl[8];
+        gan_optim_config o = gan_adam(2e-3f, 0.5f, 0.999f);
+        gan_train_config cfg = gan_train_defaults(3, variant == 2 ? 64 : 5);
+        gan_error err;
+        gan *a, *b;
+        int it, bad = 0, nd = 0;
+        const int B = cfg.batch, wide = variant == 2 ? 40 : 8;
+        gl[0] = gan_dense(wide); gl[1] = gan_batchnorm(1e-5f, 0.1f); gl[2] = gan_leaky_relu(0.2f); gl[3] = gan_dense(2);
+        dl[nd++] = gan_dense(wide); dl[nd++] = gan_leaky_relu(0.2f); dl[nd++] = gan_dropout(0);
+        dl[nd++] = gan_dense(wide + 3); dl[nd++] = gan_activation(variant ? GAN_TANH : GAN_SIGMOID);
+        dl[nd++] = gan_dense(17); dl[nd++] = gan_activation(GAN_RELU); dl[nd++] = gan_dense(1);
+        cfg.g_first = 1; cfg.d_loss_scale = 0.5f; cfg.real_label = 0.9f; cfg.noise = GAN_NOISE_NORMAL;
+        if (variant == 1) { cfg.clip = 0.3f; cfg.g_average = 0.9f; }
+        a = gan_new(new_model(3, gl, 4, B, 21), new_model(2, dl, nd, B, 22), &o, &o, &cfg, 23, &err);
+        b = gan_new(new_model(3, gl, 4, B, 21), new_model(2, dl, nd, B, 22), &o, &o, &cfg, 23, &err);
+        if (!a || !b) { CHECK(0, "joint pass: gan_new: %s", err.message); gan_free(a); gan_free(b); return; }
+        CHECK(gan__joint(a), "joint pass, variant %d: the trainer does not take the joint path", variant);
+        for (it = 0; it < 12; it++) {
+            gan_stats sa, sb;
+            memset(&sb, 0, sizeof sb);
+            if (gan_train_step(a, data_2d, NULL, &sa, &err)) { CHECK(0, "joint pass: %s", err.message); break; }
+            gan_sample_noise(b, b->z, B);
+            data_2d(NULL, b->real, B, &b->rng);
+            gan__g_update(b, b->z, 1, &sb, &err);
+            gan__d_update(b, b->real, b->G->layers[b->G->n_layers - 1].y, 1, 1, &sb, &err);
+            b->iterations++;
+            bad += memcmp(a->G->params, b->G->params, a->G->n_params * sizeof(float)) != 0;
+            bad += memcmp(a->D->params, b->D->params, a->D->n_params * sizeof(float)) != 0;
+            bad += memcmp(a->G->state, b->G->state, a->G->n_state * sizeof(float)) != 0;
+            bad += memcmp(a->g_opt->v, b->g_opt->v, a->G->n_params * sizeof(float)) != 0;
+            bad += memcmp(a->d_opt->m, b->d_opt->m, a->D->n_params * sizeof(float)) != 0;
+            bad += memcmp(a->d_opt->v, b->d_opt->v, a->D->n_params * sizeof(float)) != 0;
+            bad += a->g_avg && memcmp(a->g_avg, b->g_avg, a->G->n_params * sizeof(float)) != 0;
+            bad += memcmp(&sa, &sb, sizeof sa) != 0 || memcmp(&a->rng, &b->rng, sizeof a->rng) != 0;
+        }
+        CHECK(bad == 0, "joint pass, variant %d: %d differences from the G step and D step as written", variant, bad);
+        gan_free(a); gan_free(b);
+    }
+}
+
 /* ---- 10. argument validation -------------------------------------------------------- */
 
 static void test_arguments(void)
@@ -1731,6 +1781,7 @@ int main(void)
     /* 8 */ test_gaussian();
     /* 9 */ test_nonfinite(1e5f, 1e5f, 1); test_nonfinite(1e5f, 1e-3f, 0);
             test_reused_fake_pass();
+            test_joint_pass();
     /* 10 */ test_arguments();
     rmdir(tmpdir);
     return check_summary();

@@ -136,7 +136,7 @@ static void check_shape(gan_rng *r, int B, int I, int O, const char *what)
 #ifndef GAN_NO_SIMD
     gan__dense_forward_fast(y_fast, x, W, b, B, I, O, 0, O);
     gan__dense_backward_input_fast(dx_fast, dy, W, B, I, O, 0, I);
-    gan__dense_backward_params_fast(dW_fast, db_fast, dy, x, B, I, O, 0, O, 1);
+    gan__dense_backward_params_fast(dW_fast, db_fast, dy, x, B, B, I, O, 0, O, 1);
 #else
     gan__dense_forward_ref(y_fast, x, W, b, B, I, O);
     gan__dense_backward_input_ref(dx_fast, dy, W, B, I, O);
@@ -206,7 +206,7 @@ static void check_threads(gan_model *m, gan_rng *r, int B, int I, int O)
         gan_model_set_threads(m, t == 2 ? 2 : 1);
         gan__dense_forward(m, out[t][0], x, W, b, B, I, O);
         gan__dense_backward_input(m, out[t][1], dy, W, B, I, O);
-        gan__dense_backward_params(m, out[t][2], out[t][3], dy, x, B, I, O, 1);
+        gan__dense_backward_params(m, out[t][2], out[t][3], dy, x, B, B, I, O, 1);
     }
     for (t = 1; t < 3; t++) {
         same &= !memcmp(out[0][0], out[t][0], sizeof(float) * B * O);
@@ -235,7 +235,7 @@ static void check_column_slices(gan_rng *r, int B, int I, int O)
         out[t][3] = (float *)calloc((size_t)O, sizeof(float));
         for (k = 0; k < (t ? O : 1); k++) {
             gan__dense_forward_fast(out[t][0], x, W, b, B, I, O, t ? k : 0, t ? k + 1 : O);
-            gan__dense_backward_params_fast(out[t][2], out[t][3], dy, x, B, I, O, t ? k : 0, t ? k + 1 : O, 1);
+            gan__dense_backward_params_fast(out[t][2], out[t][3], dy, x, B, B, I, O, t ? k : 0, t ? k + 1 : O, 1);
         }
         for (k = 0; k < (t ? I : 1); k++) gan__dense_backward_input_fast(out[t][1], dy, W, B, I, O, t ? k : 0, t ? k + 1 : I);
     }
