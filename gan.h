@@ -591,18 +591,32 @@ uint32_t gan_rng_below(gan_rng *r, uint32_t n)
     }
 }
 
+/* CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zlib and PNG compute it.
+   table[0][b] is the CRC register after byte b; table[k][b] that of byte b followed by k zero
+   bytes. Runs of 8 bytes are folded in with 8 lookups at once ("slicing by 8", Kounavis and
+   Berry 2005): several times the speed of a byte at a time, which a checkpoint of tens of MB
+   written after every epoch notices. The tables are built on the stack at each call, so
+   short inputs take the byte loop and build only the first. */
 uint32_t gan_crc32(uint32_t crc, const void *data, size_t n)
 {
     const unsigned char *p = (const unsigned char *)data;
-    uint32_t table[256];
+    uint32_t table[8][256];
     uint32_t i, k;
+    const uint32_t slices = n >= 1024 ? 8 : 1;
     for (i = 0; i < 256; i++) {
         uint32_t c = i;
         for (k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        table[i] = c;
+        table[0][i] = c;
     }
+    for (k = 1; k < slices; k++)
+        for (i = 0; i < 256; i++) table[k][i] = (table[k - 1][i] >> 8) ^ table[0][table[k - 1][i] & 0xff];
     crc = ~crc;
-    while (n--) crc = table[(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    for (; slices == 8 && n >= 8; n -= 8, p += 8) {
+        const uint32_t low = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        crc = table[7][low & 0xff] ^ table[6][(low >> 8) & 0xff] ^ table[5][(low >> 16) & 0xff] ^ table[4][low >> 24] ^
+              table[3][p[4]] ^ table[2][p[5]] ^ table[1][p[6]] ^ table[0][p[7]];
+    }
+    for (; n; n--) crc = table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
     return ~crc;
 }
 
@@ -3304,7 +3318,22 @@ static void gan__put_u32(gan__writer *w, uint32_t v)
 }
 static void gan__put_u64(gan__writer *w, uint64_t v) { gan__put_u32(w, (uint32_t)v); gan__put_u32(w, (uint32_t)(v >> 32)); }
 static void gan__put_f32(gan__writer *w, float f) { uint32_t u; memcpy(&u, &f, 4); gan__put_u32(w, u); }
-static void gan__put_floats(gan__writer *w, const float *f, size_t n) { size_t k; for (k = 0; k < n; k++) gan__put_f32(w, f[k]); }
+/* An array of floats in one loop rather than through gan__put for each: compilers turn the
+   byte stores of a little-endian word into one store, so this runs at about memcpy's speed. */
+static void gan__put_floats(gan__writer *w, const float *f, size_t n)
+{
+    size_t k;
+    if (w->buf && w->pos <= w->size && n <= (w->size - w->pos) / 4) {
+        unsigned char *b = w->buf + w->pos;
+        for (k = 0; k < n; k++, b += 4) {
+            uint32_t u;
+            memcpy(&u, f + k, 4);
+            b[0] = (unsigned char)u; b[1] = (unsigned char)(u >> 8);
+            b[2] = (unsigned char)(u >> 16); b[3] = (unsigned char)(u >> 24);
+        }
+    }
+    w->pos += 4 * n;
+}
 
 static const unsigned char *gan__take(gan__reader *r, size_t n)
 {
@@ -3323,9 +3352,14 @@ static uint64_t gan__get_u64(gan__reader *r) { uint64_t lo = gan__get_u32(r); re
 static float gan__get_f32(gan__reader *r) { uint32_t u = gan__get_u32(r); float f; memcpy(&f, &u, 4); return f; }
 static int gan__get_floats(gan__reader *r, float *f, size_t n)
 {
+    const unsigned char *b;
     size_t k;
     if (n > (r->size - r->pos) / 4) { r->short_read = 1; return 0; }
-    for (k = 0; k < n; k++) f[k] = gan__get_f32(r);
+    if (!(b = gan__take(r, 4 * n))) return 0;
+    for (k = 0; k < n; k++, b += 4) {
+        const uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+        memcpy(f + k, &u, 4);
+    }
     return 1;
 }
 

@@ -842,6 +842,36 @@ static int file_exists(const char *path)
     return f != NULL;
 }
 
+/* gan_crc32 against the bitwise definition, at every length around the switch to 8 bytes
+   at a time and at odd offsets, in one call and in two; and the check value of "123456789". */
+static uint32_t crc32_bitwise(uint32_t crc, const unsigned char *p, size_t n)
+{
+    int k;
+    crc = ~crc;
+    while (n--) {
+        crc ^= *p++;
+        for (k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
+    }
+    return ~crc;
+}
+
+static void test_crc32(void)
+{
+    static unsigned char buf[3000];
+    gan_rng r;
+    size_t n, off, bad = 0;
+    gan_rng_seed(&r, 5, 0);
+    for (n = 0; n < sizeof buf; n++) buf[n] = (unsigned char)gan_rng_u32(&r);
+    CHECK(gan_crc32(0, "123456789", 9) == 0xCBF43926u, "crc32(\"123456789\") = %08x", gan_crc32(0, "123456789", 9));
+    for (off = 0; off < 8; off++)
+        for (n = 0; n + off <= sizeof buf; n += n < 1040 ? (n < 1000 ? 37 : 1) : 211) {
+            const uint32_t want = crc32_bitwise(0, buf + off, n);
+            bad += gan_crc32(0, buf + off, n) != want;
+            bad += gan_crc32(gan_crc32(0, buf + off, n / 3), buf + off + n / 3, n - n / 3) != want;
+        }
+    CHECK(bad == 0, "gan_crc32 differs from the bitwise CRC-32 %lu times", (unsigned long)bad);
+}
+
 static void test_round_trip(void)
 {
     gan *g = make_gan(MODE_ALG1, 3), *h;
@@ -1772,7 +1802,7 @@ int main(void)
             test_gradient_only_losses(); test_trainer_gradients();
     /* 2 */ test_optimizers();
     /* 3 */ test_extreme_logits();
-    /* 4 */ test_round_trip(); test_resume(MODE_ALG1); test_resume(MODE_SAME_BATCH); test_resume(MODE_G_FIRST);
+    /* 4 */ test_crc32(); test_round_trip(); test_resume(MODE_ALG1); test_resume(MODE_SAME_BATCH); test_resume(MODE_G_FIRST);
             test_resume(MODE_WGAN); test_resume(MODE_AVERAGE); test_hostile_files(); test_atomic_write();
             test_average(); test_version_1();
     /* 5 */ test_no_alloc();
