@@ -2856,8 +2856,8 @@ static int gan__forward_is_pure(const gan_model *m)
    in between. When D's forward pass is pure, its pass over the fakes serves both steps, and
    gan__joint_step runs D once over fakes and reals together, and back once through all
    three gradients: twice and three times the rows per product, so each of D's weights is
-   read once per pass instead of two or three times. The fast kernels only: under
-   GAN_NO_SIMD the trainer runs the two steps as written, which gives the same bits. */
+   read once per pass instead of two or three times. It gives the bits of the two steps as
+   written (tests/test_core.c), which the readable build, GAN_NO_SIMD, runs instead. */
 static int gan__joint(const gan *g)
 {
 #ifdef GAN_NO_SIMD
@@ -2879,6 +2879,10 @@ static int gan__joint_alloc(gan *g, gan_error *err)
         outputs += out;
         if (out > widest) widest = out;
     }
+    /* Up to three times D's own work buffers: counted in double, so that no size wraps. */
+    if ((2.0 * B * (double)outputs + 6.0 * B * (double)widest) * sizeof(float) > (double)GAN_MAX_ALLOC ||
+        2.0 * B * (double)D->input_dim * sizeof(float) > (double)GAN_MAX_ALLOC)
+        return gan__fail(err, GAN_ERR_MEMORY, "D's joint buffers need more than GAN_MAX_ALLOC bytes");
     g->pair = (float *)gan__alloc(sizeof(float) * 2 * B * (size_t)D->input_dim, err, "D's joint input");
     g->pair_y = (float **)gan__alloc(sizeof(float *) * (size_t)D->n_layers, err, "D's joint outputs");
     g->pair_work = (float *)gan__alloc(sizeof(float) * (2 * B * outputs + 2 * 3 * B * widest), err,
