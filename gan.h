@@ -100,7 +100,8 @@ enum {
     GAN_ERR_MEMORY,     /* an allocation failed or would exceed GAN_MAX_ALLOC */
     GAN_ERR_IO,         /* a file could not be opened, read or written */
     GAN_ERR_FORMAT,     /* a file is truncated, corrupted or not what it claims */
-    GAN_ERR_NONFINITE   /* a loss became NaN or infinite: training stopped before using it */
+    GAN_ERR_NONFINITE   /* a loss became NaN or infinite: training stopped before using it (the
+                           update that met it changed no parameter and no running statistic) */
 };
 
 typedef struct gan_error {
@@ -2788,6 +2789,7 @@ struct gan {
     float *d_logit_grad;    /* (batch) */
     float *fake_grad;       /* (batch, data_dim): dLoss/dG(z) in the G step */
     float *g_avg;           /* (G's n_params) when cfg.g_average > 0: G's averaged parameters */
+    float *state_kept;      /* (G's n_state + D's n_state): the running statistics an update found */
     /* The PyTorch-GAN order with a pure D runs D over fakes and reals at once (gan__joint_step): */
     float *pair;            /* (2 batch, data_dim): D's input, the fakes then the reals (= real) */
     float **pair_y;         /* (D's n_layers): each layer's output over both, (2 batch, out) */
@@ -2915,12 +2917,15 @@ static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_
         g->g_avg = (float *)gan__alloc(sizeof(float) * G->n_params, err, "averaged generator");
         if (g->g_avg) memcpy(g->g_avg, G->params, sizeof(float) * G->n_params);
     }
+    if (G->n_state + D->n_state)
+        g->state_kept = (float *)gan__alloc(sizeof(float) * (G->n_state + D->n_state), err, "running statistics");
     if (gan__joint(g) && gan__joint_alloc(g, err)) {
         g->G = g->D = NULL; g->g_opt = g->d_opt = NULL;
         gan_free(g);
         return NULL;
     }
-    if (!g->z || !g->real || !g->d_logit_grad || !g->fake_grad || (cfg->g_average > 0 && !g->g_avg)) {
+    if (!g->z || !g->real || !g->d_logit_grad || !g->fake_grad || (cfg->g_average > 0 && !g->g_avg) ||
+        (G->n_state + D->n_state && !g->state_kept)) {
         g->G = g->D = NULL; g->g_opt = g->d_opt = NULL;
         gan_free(g);
         return NULL;
@@ -2966,6 +2971,7 @@ void gan_free(gan *g)
     if (g->d_logit_grad) GAN_FREE(g->d_logit_grad);
     if (g->fake_grad) GAN_FREE(g->fake_grad);
     if (g->g_avg) GAN_FREE(g->g_avg);
+    if (g->state_kept) GAN_FREE(g->state_kept);
     GAN_FREE(g);
 }
 
@@ -2988,8 +2994,19 @@ void gan_sample_noise(gan *g, float *z, int n)
     gan__noise(z, (size_t)n * g->cfg.z_dim, g->cfg.noise, &g->rng);
 }
 
+/* BatchNorm's running statistics move in every training-mode forward pass. An update keeps
+   both models' statistics as it found them, and a non-finite loss puts them back, so that the
+   update that meets it changes nothing. */
+static void gan__keep_state(gan *g)
+{
+    if (g->G->n_state) memcpy(g->state_kept, g->G->state, sizeof(float) * g->G->n_state);
+    if (g->D->n_state) memcpy(g->state_kept + g->G->n_state, g->D->state, sizeof(float) * g->D->n_state);
+}
+
 static int gan__nonfinite(gan *g, const char *which, float value, gan_error *err)
 {
+    if (g->G->n_state) memcpy(g->G->state, g->state_kept, sizeof(float) * g->G->n_state);
+    if (g->D->n_state) memcpy(g->D->state, g->state_kept + g->G->n_state, sizeof(float) * g->D->n_state);
     return gan__fail(err, GAN_ERR_NONFINITE, "%s loss is %s at iteration %lu; stopped before using it "
                      "(try a lower learning rate)", which, value != value ? "NaN" : "infinite",
                      (unsigned long)g->iterations);
@@ -3080,6 +3097,7 @@ static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_
     const float *fake, *logit;
     float g_loss;
 
+    gan__keep_state(g);
     fake = gan_model_forward(g->G, z, B, GAN_TRAIN, NULL, err);
     if (!fake) return err ? err->code : GAN_ERR_ARGUMENT;
     logit = gan_model_forward(g->D, fake, B, GAN_TRAIN_FROZEN, &g->rng, err);
@@ -3151,6 +3169,7 @@ static int gan__joint_step(gan *g, gan_stats *st, gan_error *err)
     const float *fake, *logit;
     float g_loss, loss_fake, loss_real, d_loss, d_fake, d_real;
 
+    gan__keep_state(g);
     fake = gan_model_forward(g->G, g->z, B, GAN_TRAIN, NULL, err);
     if (!fake) return err ? err->code : GAN_ERR_ARGUMENT;
     memcpy(g->pair, fake, sizeof(float) * (size_t)B * dim);
@@ -3177,7 +3196,9 @@ static int gan__joint_step(gan *g, gan_stats *st, gan_error *err)
 
 int gan_d_step(gan *g, const float *real, const float *z, gan_stats *st, gan_error *err)
 {
-    const float *fake = gan_model_forward(g->G, z, g->cfg.batch, GAN_TRAIN, NULL, err);
+    const float *fake;
+    gan__keep_state(g);     /* G's forward pass below belongs to the D update */
+    fake = gan_model_forward(g->G, z, g->cfg.batch, GAN_TRAIN, NULL, err);
     if (!fake) return err ? err->code : GAN_ERR_ARGUMENT;
     return gan__d_update(g, real, fake, 0, 1, st, err);
 }
@@ -3213,6 +3234,7 @@ int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *st, gan_erro
             if ((rc = gan__joint_step(g, st, err))) return rc;
         } else {
             if ((rc = gan__g_update(g, g->z, 1, st, err))) return rc;
+            gan__keep_state(g);
             if ((rc = gan__d_update(g, g->real, g->G->layers[g->G->n_layers - 1].y, gan__forward_is_pure(g->D), 1,
                                     st, err)))
                 return rc;
@@ -3220,6 +3242,7 @@ int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *st, gan_erro
     } else {
         const float *fake = NULL;
         for (k = 0; k < c->d_steps; k++) {
+            gan__keep_state(g);     /* before G's forward pass, which belongs to the D update */
             if (k == 0 || !c->same_batch) {
                 if (data(user, g->real, B, &g->rng)) return gan__fail(err, GAN_ERR_ARGUMENT, "data callback failed");
                 gan_sample_noise(g, g->z, B);

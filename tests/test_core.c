@@ -1577,6 +1577,58 @@ static void test_nonfinite(float g_lr, float d_lr, int d_steps)
     gan_free(g);
 }
 
+static int data_nan(void *user, float *out, int n, gan_rng *rng)
+{
+    int i;
+    (void)user; (void)rng;
+    for (i = 0; i < 2 * n; i++) out[i] = i == 3 ? NAN : 1.0f;
+    return 0;
+}
+
+/* Training-mode forward passes move BatchNorm's running statistics. An update refused for a
+   non-finite loss must put them back, or a NaN in the data would stay in the model. Cases:
+   real data with a NaN (D's loss); a NaN bias in G's last layer (G's loss); the PyTorch-GAN
+   order with D's joint pass (G with BatchNorm, a pure D). */
+static void test_nonfinite_state(void)
+{
+    int kind;
+    for (kind = 0; kind < 3; kind++) {
+        gan *g = make_gan(MODE_ALG1, 4);
+        gan_model *G, *D;
+        gan_error err;
+        float z[5 * 3], *gp, *dp, *gs, *ds;
+        int rc;
+        if (kind == 2) {    /* make_gan's G, and a D without dropout or BatchNorm */
+            gan_layer gl[4], dl[3];
+            gan_optim_config o = gan_adam(2e-3f, 0.5f, 0.999f);
+            gan_train_config cfg = gan_train_defaults(3, 5);
+            gan_free(g);
+            gl[0] = gan_dense(8); gl[1] = gan_batchnorm(1e-5f, 0.1f); gl[2] = gan_activation(GAN_RELU); gl[3] = gan_dense(2);
+            dl[0] = gan_dense(8); dl[1] = gan_leaky_relu(0.2f); dl[2] = gan_dense(1);
+            cfg.g_first = 1;
+            g = gan_new(new_model(3, gl, 4, 5, 31), new_model(2, dl, 3, 5, 32), &o, &o, &cfg, 33, &err);
+            if (!g) { CHECK(0, "nonfinite state: gan_new: %s", err.message); return; }
+        }
+        train(g, 3);
+        G = gan_generator(g); D = gan_discriminator(g);
+        if (kind == 1) G->layers[G->n_layers - 1].b[0] = NAN;   /* after the ReLU, which would zero a NaN */
+        gp = copy_floats(G->params, G->n_params); dp = copy_floats(D->params, D->n_params);
+        gs = copy_floats(G->state, G->n_state); ds = copy_floats(D->state, D->n_state);
+        if (kind == 1) {
+            gan_sample_noise(g, z, 5);
+            rc = gan_g_step(g, z, NULL, &err);
+        } else rc = gan_train_step(g, data_nan, NULL, NULL, &err);
+        CHECK(rc == GAN_ERR_NONFINITE, "nonfinite state, case %d: code %d (%s)", kind, rc, err.message);
+        CHECK(G->n_state > 0 && memcmp(gp, G->params, G->n_params * sizeof(float)) == 0 &&
+              memcmp(dp, D->params, D->n_params * sizeof(float)) == 0 &&
+              memcmp(gs, G->state, G->n_state * sizeof(float)) == 0 &&
+              (!D->n_state || memcmp(ds, D->state, D->n_state * sizeof(float)) == 0),
+              "nonfinite state, case %d: the refused update changed the parameters or the running statistics", kind);
+        free(gp); free(dp); free(gs); free(ds);
+        gan_free(g);
+    }
+}
+
 static double max_rel_diff(double worst, const float *x, const float *y, size_t n)
 {
     size_t k;
@@ -1811,7 +1863,7 @@ int main(void)
     /* 6 */ test_threads();
     /* 7 */ test_g_step_leaves_d();
     /* 8 */ test_gaussian();
-    /* 9 */ test_nonfinite(1e5f, 1e5f, 1); test_nonfinite(1e5f, 1e-3f, 0);
+    /* 9 */ test_nonfinite(1e5f, 1e5f, 1); test_nonfinite(1e5f, 1e-3f, 0); test_nonfinite_state();
             test_reused_fake_pass();
             test_joint_pass();
     /* 10 */ test_arguments();
