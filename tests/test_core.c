@@ -72,8 +72,8 @@ static float max_abs(const float *x, size_t n)
 
 static float *copy_floats(const float *x, size_t n)
 {
-    float *c = (float *)malloc(n * sizeof *c);
-    memcpy(c, x, n * sizeof *c);
+    float *c = (float *)malloc(n ? n * sizeof *c : 1);
+    if (n) memcpy(c, x, n * sizeof *c);   /* x is NULL for a model without running statistics */
     return c;
 }
 
