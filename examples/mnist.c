@@ -586,7 +586,7 @@ int mnist_train(mnist_train_opts *o)
     mnist_log log;
     gan_rng grid_rng;
     struct sigaction sa, old_sa;
-    double t0;
+    double t0, saving = 0;    /* saving: seconds spent writing what each epoch leaves */
     gan_stats sum;
     int since_print = 0;
 
@@ -685,10 +685,12 @@ int mnist_train(mnist_train_opts *o)
         }
         if (step % steps_per_epoch == 0 || step == total || mnist_interrupted) {
             const int epoch_done = step % steps_per_epoch == 0 ? (int)(step / steps_per_epoch) : 0;
+            const double save_start = mnist_now();
             if (mnist_save_all(g, o, &log, steps_per_epoch, grid_z, grid_x, h, w, epoch_done, &err)) {
                 fprintf(stderr, "mnist train: %s\n", err.message);
                 goto restore;
             }
+            saving += mnist_now() - save_start;
             if (mnist_interrupted) {
                 printf("mnist train: interrupted after step %ld; saved %s/checkpoint.gan (continue with --resume)\n",
                        step, o->out);
@@ -700,8 +702,10 @@ int mnist_train(mnist_train_opts *o)
         printf("mnist train: the checkpoint is at step %ld already; nothing to do\n", start_step);
     else if (o->log_every > 0 && !mnist_interrupted) {
         const double seconds = mnist_now() - t0;
-        printf("mnist train: done, %ld steps in %.1f s (%.2f steps/s, saving included); generator in %s/generator.gan\n",
-               total - start_step, seconds, (double)(total - start_step) / seconds, o->out);
+        printf("mnist train: done, %ld steps in %.1f s (%.2f steps/s, saving included; %.2f steps/s training alone, "
+               "%.1f s saving); generator in %s/generator.gan\n", total - start_step, seconds,
+               (double)(total - start_step) / seconds, (double)(total - start_step) / (seconds - saving), saving,
+               o->out);
     }
     rc = 0;
 restore:
