@@ -592,6 +592,16 @@ uint32_t gan_rng_below(gan_rng *r, uint32_t n)
     }
 }
 
+/* A 32-bit word stored little-endian, as checkpoints store them and CRC-32 reads them. */
+static uint32_t gan__le32(const unsigned char *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+static void gan__put_le32(unsigned char *b, uint32_t v)
+{
+    b[0] = (unsigned char)v; b[1] = (unsigned char)(v >> 8); b[2] = (unsigned char)(v >> 16); b[3] = (unsigned char)(v >> 24);
+}
+
 /* CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zlib and PNG compute it.
    table[0][b] is the CRC register after byte b; table[k][b] that of byte b followed by k zero
    bytes. Runs of 8 bytes are folded in with 8 lookups at once ("slicing by 8", Kounavis and
@@ -613,7 +623,7 @@ uint32_t gan_crc32(uint32_t crc, const void *data, size_t n)
         for (i = 0; i < 256; i++) table[k][i] = (table[k - 1][i] >> 8) ^ table[0][table[k - 1][i] & 0xff];
     crc = ~crc;
     for (; slices == 8 && n >= 8; n -= 8, p += 8) {
-        const uint32_t low = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        const uint32_t low = crc ^ gan__le32(p);
         crc = table[7][low & 0xff] ^ table[6][(low >> 8) & 0xff] ^ table[5][(low >> 16) & 0xff] ^ table[4][low >> 24] ^
               table[3][p[4]] ^ table[2][p[5]] ^ table[1][p[6]] ^ table[0][p[7]];
     }
@@ -2904,13 +2914,15 @@ static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_
                      const gan_train_config *cfg, gan_error *err)
 {
     const int B = cfg->batch;
+    int joint;
     gan *g = (gan *)gan__alloc(sizeof *g, err, "trainer");
     if (!g) return NULL;
     memset(g, 0, sizeof *g);
     g->G = G; g->D = D; g->g_opt = g_opt; g->d_opt = d_opt;
     g->cfg = *cfg;
+    joint = gan__joint(g);
     g->z = (float *)gan__alloc(sizeof(float) * B * (size_t)cfg->z_dim, err, "noise batch");
-    if (!gan__joint(g)) g->real = (float *)gan__alloc(sizeof(float) * B * (size_t)D->input_dim, err, "real batch");
+    if (!joint) g->real = (float *)gan__alloc(sizeof(float) * B * (size_t)D->input_dim, err, "real batch");
     g->d_logit_grad = (float *)gan__alloc(sizeof(float) * B, err, "logit gradient");
     g->fake_grad = (float *)gan__alloc(sizeof(float) * B * (size_t)D->input_dim, err, "fake gradient");
     if (cfg->g_average > 0) {
@@ -2919,7 +2931,7 @@ static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_
     }
     if (G->n_state + D->n_state)
         g->state_kept = (float *)gan__alloc(sizeof(float) * (G->n_state + D->n_state), err, "running statistics");
-    if (gan__joint(g) && gan__joint_alloc(g, err)) {
+    if (joint && gan__joint_alloc(g, err)) {
         g->G = g->D = NULL; g->g_opt = g->d_opt = NULL;
         gan_free(g);
         return NULL;
@@ -3025,6 +3037,13 @@ static float gan__d_half(gan *g, const float *logit, int real, int report, int f
     return loss;
 }
 
+/* D's step down the gradient in its buffers, and the clipping of a Wasserstein critic. */
+static void gan__d_descend(gan *g)
+{
+    gan__optim_step_model(g->d_opt, g->D);
+    if (g->cfg.clip > 0) gan_model_clip(g->D, g->cfg.clip);
+}
+
 /* One D update: descend L_D = scale * (L(D(x), real) + L(D(G(z)), fake)) on D's parameters,
    with G(z) already computed. Each half is a forward and a backward of its own, so that
    batch statistics are never mixed between real and fake, as in PyTorch-GAN.
@@ -3052,9 +3071,7 @@ static int gan__d_update(gan *g, const float *real, const float *fake, int fake_
     d_loss = c->d_loss_scale * (loss_real + loss_fake);
     if (!isfinite(d_loss)) return gan__nonfinite(g, "discriminator", d_loss, err);
     if (report && st) { st->d_loss = d_loss; st->d_real = d_real; st->d_fake = d_fake; }
-
-    gan__optim_step_model(g->d_opt, g->D);
-    if (c->clip > 0) gan_model_clip(g->D, c->clip);
+    gan__d_descend(g);
     return GAN_OK;
 }
 
@@ -3085,6 +3102,15 @@ static void gan__average_model(float *avg, gan_model *m, float a)
     gan__share(m, gan__average_part, &j, gan__stream_parts(m, 3.0 * (double)m->n_params));
 }
 
+/* G's step down dLoss/dG(z) in g->fake_grad: back through G, G's optimizer step, and the
+   average's move toward the new G. */
+static void gan__g_descend(gan *g)
+{
+    gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE, NULL);
+    gan__optim_step_model(g->g_opt, g->G);
+    if (g->g_avg) gan__average_model(g->g_avg, g->G, g->cfg.g_average);
+}
+
 /* One G update: descend L_G(D(G(z))). The gradient flows back through D to its input
    (D in GAN_TRAIN_FROZEN mode, dropout from the trainer's generator, no parameter
    gradients), then through G. D is left as the D step will find it. G's output for z
@@ -3106,9 +3132,7 @@ static int gan__g_update(gan *g, const float *z, int report, gan_stats *st, gan_
     if (!isfinite(g_loss)) return gan__nonfinite(g, "generator", g_loss, err);
     if (report && st) st->g_loss = g_loss;
     gan_model_backward(g->D, g->d_logit_grad, g->fake_grad, 0, NULL);
-    gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE, NULL);
-    gan__optim_step_model(g->g_opt, g->G);
-    if (g->g_avg) gan__average_model(g->g_avg, g->G, c->g_average);
+    gan__g_descend(g);
     return GAN_OK;
 }
 
@@ -3186,11 +3210,8 @@ static int gan__joint_step(gan *g, gan_stats *st, gan_error *err)
     if (st) { st->g_loss = g_loss; st->d_loss = d_loss; st->d_real = d_real; st->d_fake = d_fake; }
 
     gan__joint_backward(g);
-    gan__optim_step_model(g->d_opt, g->D);
-    if (c->clip > 0) gan_model_clip(g->D, c->clip);
-    gan_model_backward(g->G, g->fake_grad, NULL, GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE, NULL);
-    gan__optim_step_model(g->g_opt, g->G);
-    if (g->g_avg) gan__average_model(g->g_avg, g->G, c->g_average);
+    gan__d_descend(g);
+    gan__g_descend(g);
     return GAN_OK;
 }
 
@@ -3340,13 +3361,14 @@ static void gan__put(gan__writer *w, const void *p, size_t n)
 static void gan__put_u32(gan__writer *w, uint32_t v)
 {
     unsigned char b[4];
-    b[0] = (unsigned char)v; b[1] = (unsigned char)(v >> 8); b[2] = (unsigned char)(v >> 16); b[3] = (unsigned char)(v >> 24);
+    gan__put_le32(b, v);
     gan__put(w, b, 4);
 }
 static void gan__put_u64(gan__writer *w, uint64_t v) { gan__put_u32(w, (uint32_t)v); gan__put_u32(w, (uint32_t)(v >> 32)); }
 static void gan__put_f32(gan__writer *w, float f) { uint32_t u; memcpy(&u, &f, 4); gan__put_u32(w, u); }
 /* An array of floats in one loop rather than through gan__put for each: compilers turn the
-   byte stores of a little-endian word into one store, so this runs at about memcpy's speed. */
+   byte stores of a little-endian word into one store, so this runs at about memcpy's speed
+   (gan__get_floats likewise). */
 static void gan__put_floats(gan__writer *w, const float *f, size_t n)
 {
     size_t k;
@@ -3355,8 +3377,7 @@ static void gan__put_floats(gan__writer *w, const float *f, size_t n)
         for (k = 0; k < n; k++, b += 4) {
             uint32_t u;
             memcpy(&u, f + k, 4);
-            b[0] = (unsigned char)u; b[1] = (unsigned char)(u >> 8);
-            b[2] = (unsigned char)(u >> 16); b[3] = (unsigned char)(u >> 24);
+            gan__put_le32(b, u);
         }
     }
     w->pos += 4 * n;
@@ -3373,7 +3394,7 @@ static const unsigned char *gan__take(gan__reader *r, size_t n)
 static uint32_t gan__get_u32(gan__reader *r)
 {
     const unsigned char *b = gan__take(r, 4);
-    return b ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24 : 0;
+    return b ? gan__le32(b) : 0;
 }
 static uint64_t gan__get_u64(gan__reader *r) { uint64_t lo = gan__get_u32(r); return lo | (uint64_t)gan__get_u32(r) << 32; }
 static float gan__get_f32(gan__reader *r) { uint32_t u = gan__get_u32(r); float f; memcpy(&f, &u, 4); return f; }
@@ -3384,7 +3405,7 @@ static int gan__get_floats(gan__reader *r, float *f, size_t n)
     if (n > (r->size - r->pos) / 4) { r->short_read = 1; return 0; }
     if (!(b = gan__take(r, 4 * n))) return 0;
     for (k = 0; k < n; k++, b += 4) {
-        const uint32_t u = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+        const uint32_t u = gan__le32(b);
         memcpy(f + k, &u, 4);
     }
     return 1;
@@ -3608,8 +3629,7 @@ static int gan__open(gan__reader *r, const void *buf, size_t size, const char ma
         return gan__fail(err, GAN_ERR_FORMAT, "%s: format version %lu, this gan.h reads versions 1 to %lu", what,
                          (unsigned long)version, (unsigned long)newest);
     if (version_out) *version_out = version;
-    stored = (uint32_t)r->buf[size - 4] | (uint32_t)r->buf[size - 3] << 8 | (uint32_t)r->buf[size - 2] << 16 |
-             (uint32_t)r->buf[size - 1] << 24;
+    stored = gan__le32(r->buf + size - 4);
     actual = gan_crc32(0, buf, size - 4);
     if (stored != actual)
         return gan__fail(err, GAN_ERR_FORMAT, "%s: checksum mismatch (file truncated or corrupted)", what);

@@ -844,17 +844,6 @@ static int file_exists(const char *path)
 
 /* gan_crc32 against the bitwise definition, at every length around the switch to 8 bytes
    at a time and at odd offsets, in one call and in two; and the check value of "123456789". */
-static uint32_t crc32_bitwise(uint32_t crc, const unsigned char *p, size_t n)
-{
-    int k;
-    crc = ~crc;
-    while (n--) {
-        crc ^= *p++;
-        for (k = 0; k < 8; k++) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-    }
-    return ~crc;
-}
-
 static void test_crc32(void)
 {
     static unsigned char buf[3000];
@@ -1639,6 +1628,19 @@ static double max_rel_diff(double worst, const float *x, const float *y, size_t 
     return worst;
 }
 
+/* The PyTorch-GAN iteration as written, one piece at a time: noise, a real batch, the G
+   step, then the D step on its fakes (going back through the G step's pass over them, or
+   running its own). */
+static void g_first_as_written(gan *b, int fake_done, gan_stats *sb, gan_error *err)
+{
+    memset(sb, 0, sizeof *sb);
+    gan_sample_noise(b, b->z, b->cfg.batch);
+    data_2d(NULL, b->real, b->cfg.batch, &b->rng);
+    gan__g_update(b, b->z, 1, sb, err);
+    gan__d_update(b, b->real, b->G->layers[b->G->n_layers - 1].y, fake_done, 1, sb, err);
+    b->iterations++;
+}
+
 /* In the PyTorch-GAN order (g_first) the D step goes back through the forward pass over the
    fakes that the G step ran, when D's forward pass is pure (no dropout, no BatchNorm). The
    training step must match the D update computed from scratch up to the order of two
@@ -1661,14 +1663,8 @@ static void test_reused_fake_pass(void)
     CHECK(gan__forward_is_pure(a->D), "a dense / leaky ReLU D has a pure forward pass");
     for (it = 0; it < 20; it++) {
         gan_stats sa, sb;
-        const float *fake = b->G->layers[b->G->n_layers - 1].y;
         gan_train_step(a, data_2d, NULL, &sa, &err);
-        memset(&sb, 0, sizeof sb);
-        gan_sample_noise(b, b->z, 5);
-        data_2d(NULL, b->real, 5, &b->rng);
-        gan__g_update(b, b->z, 1, &sb, &err);
-        gan__d_update(b, b->real, fake, 0, 1, &sb, &err);
-        b->iterations++;
+        g_first_as_written(b, 0, &sb, &err);
         /* Until the first D update the two are the same computation: every bit agrees. */
         if (it == 0 && (memcmp(a->G->params, b->G->params, a->G->n_params * sizeof(float)) ||
                         memcmp(&sa, &sb, sizeof sa) || memcmp(&a->rng, &b->rng, sizeof a->rng)))
@@ -1719,13 +1715,8 @@ static void test_joint_pass(void)
 #endif
         for (it = 0; it < 12; it++) {
             gan_stats sa, sb;
-            memset(&sb, 0, sizeof sb);
             if (gan_train_step(a, data_2d, NULL, &sa, &err)) { CHECK(0, "joint pass: %s", err.message); break; }
-            gan_sample_noise(b, b->z, B);
-            data_2d(NULL, b->real, B, &b->rng);
-            gan__g_update(b, b->z, 1, &sb, &err);
-            gan__d_update(b, b->real, b->G->layers[b->G->n_layers - 1].y, 1, 1, &sb, &err);
-            b->iterations++;
+            g_first_as_written(b, 1, &sb, &err);
             bad += memcmp(a->G->params, b->G->params, a->G->n_params * sizeof(float)) != 0;
             bad += memcmp(a->D->params, b->D->params, a->D->n_params * sizeof(float)) != 0;
             bad += memcmp(a->G->state, b->G->state, a->G->n_state * sizeof(float)) != 0;
