@@ -3985,7 +3985,7 @@ static int gan__idx_parse(const unsigned char *b, size_t size, gan_idx *out, siz
 int gan_idx_load_memory(const void *buf, size_t size, gan_idx *out, gan_error *err)
 {
     gan_idx idx;
-    size_t header;
+    size_t header = 0;  /* set by gan__idx_parse, which gcc -O2 cannot see under GAN_NO_STDIO */
     if (!buf || !out) return gan__fail(err, GAN_ERR_ARGUMENT, "IDX: buffer or out is NULL");
     memset(out, 0, sizeof *out);
     if (gan__idx_parse((const unsigned char *)buf, size, &idx, &header, err)) return err ? err->code : GAN_ERR_FORMAT;

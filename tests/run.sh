@@ -95,7 +95,7 @@ fi
 build "two-translation-units" $CC $WARN -o "$OUT/two_tu" tests/two_tu_a.c tests/two_tu_b.c -lm
 [ -x "$OUT/two_tu" ] && run "two-translation-units" "$OUT/two_tu"
 build "static" $CC $WARN -DGAN_STATIC -Wno-unused-function -c -o "$OUT/static.o" tests/two_tu_a.c
-build "no-stdio" $CC $WARN -DGAN_NO_STDIO -c -o "$OUT/nostdio.o" tests/two_tu_a.c
+build "no-stdio" $CC $WARN -O2 -DGAN_NO_STDIO -c -o "$OUT/nostdio.o" tests/two_tu_a.c
 
 # The MNIST demo end to end (train, sample, score), only where the shared digits are.
 if [ -d ../shared/data/mnist10k ]; then
