@@ -251,6 +251,31 @@ static void check_column_slices(gan_rng *r, int B, int I, int O)
 #endif
 }
 
+/* gan__slice: the parts cover [0, n) in order without gaps or overlaps, cut at multiples of
+   the unit, and part p of P holds its share (P - p) / (P (P + 1) / 2) of the units, to
+   within one unit. */
+static void check_slices(void)
+{
+    static const size_t sizes[] = { 0, 1, 15, 16, 17, 100, 784, 1001, 1000003 }, units[] = { 1, 8, 16, 32 };
+    int a, b, parts, part, ok = 1;
+    for (a = 0; a < (int)(sizeof sizes / sizeof sizes[0]); a++)
+        for (b = 0; b < (int)(sizeof units / sizeof units[0]); b++)
+            for (parts = 1; parts <= 40; parts++) {
+                const size_t n = sizes[a], unit = units[b], n_units = (n + unit - 1) / unit;
+                size_t end = 0, lo, hi;
+                for (part = 0; part < parts; part++) {
+                    const double share = (double)n_units * (parts - part) / (parts * (parts + 1) / 2.0);
+                    gan__slice(n, unit, part, parts, &lo, &hi);
+                    ok &= lo == end && lo <= hi && hi <= n && (lo % unit == 0 || lo == n) && (hi % unit == 0 || hi == n);
+                    ok &= hi == n || fabs((double)((hi + unit - 1) / unit - lo / unit) - share) <= 1.0;
+                    end = hi;
+                }
+                ok &= end == n;
+                if (!ok) { CHECK(0, "slices of n=%lu, unit %lu, %d parts", (unsigned long)n, (unsigned long)unit, parts); return; }
+            }
+    CHECK(ok, "slices cover their range in order, at unit boundaries, each near its share");
+}
+
 /* gan_optim_step against its formulas written out one parameter at a time. */
 static void check_optimizer(gan_rng *r, gan_optim_config cfg, const char *name, size_t n)
 {
@@ -512,6 +537,7 @@ int main(void)
     /* rows of W 8 KB apart, four chunks of columns, a row tile of W left over */
     check_shape(&r, 17, 65, 2048, "aligned rows");
     CHECK(n_shapes == n_odd * n_odd * n_odd + n_model + 1, "ran %d shapes", n_shapes);
+    check_slices();
     check_dx_prefetch(&r, 3, 17, 65, 0, 17);
     check_dx_prefetch(&r, 1, 20, 100, 0, 20);
     check_dx_prefetch(&r, 5, 257, 63, 8, 200);       /* a slice of the rows, as a thread's part */
