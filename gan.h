@@ -193,7 +193,9 @@ GANDEF float *gan_model_grads(gan_model *m);    /* same layout as the parameters
 GANDEF void   gan_model_clip(gan_model *m, float c);  /* clamp every parameter to [-c, c] (WGAN) */
 /* How many threads m's layers may share their work with, the caller's included (the
    default is every processor online); returns the number in effect, which is always 1
-   unless gan.h was compiled with GAN_THREADS. Results do not depend on it. */
+   unless gan.h was compiled with GAN_THREADS. Results do not depend on it. After each
+   shared job the pool's threads poll for the next one for about 0.6 ms, yielding the
+   processor to any other thread that can run, before they sleep. */
 GANDEF int    gan_model_set_threads(gan_model *m, int n_threads);
 /* Layer i's output from the last forward, (batch, *width); NULL if i is out of range.
    D's hidden features, for instance, for plotting what D has learned. */
