@@ -2968,13 +2968,9 @@ static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_
     }
     if (G->n_state + D->n_state)
         g->state_kept = (float *)gan__alloc(sizeof(float) * (G->n_state + D->n_state), err, "running statistics");
-    if (joint && gan__joint_alloc(g, err)) {
-        g->G = g->D = NULL; g->g_opt = g->d_opt = NULL;
-        gan_free(g);
-        return NULL;
-    }
-    if (!g->z || !g->real || !g->d_logit_grad || !g->fake_grad || (cfg->g_average > 0 && !g->g_avg) ||
-        (G->n_state + D->n_state && !g->state_kept)) {
+    /* the joint buffers hold the real batch too (g->real points into them) */
+    if ((joint && gan__joint_alloc(g, err)) || !g->z || !g->real || !g->d_logit_grad || !g->fake_grad ||
+        (cfg->g_average > 0 && !g->g_avg) || (G->n_state + D->n_state && !g->state_kept)) {
         g->G = g->D = NULL; g->g_opt = g->d_opt = NULL;
         gan_free(g);
         return NULL;
