@@ -1720,6 +1720,7 @@ static void test_joint_pass(void)
             bad += memcmp(a->G->params, b->G->params, a->G->n_params * sizeof(float)) != 0;
             bad += memcmp(a->D->params, b->D->params, a->D->n_params * sizeof(float)) != 0;
             bad += memcmp(a->G->state, b->G->state, a->G->n_state * sizeof(float)) != 0;
+            bad += memcmp(a->g_opt->m, b->g_opt->m, a->G->n_params * sizeof(float)) != 0;
             bad += memcmp(a->g_opt->v, b->g_opt->v, a->G->n_params * sizeof(float)) != 0;
             bad += memcmp(a->d_opt->m, b->d_opt->m, a->D->n_params * sizeof(float)) != 0;
             bad += memcmp(a->d_opt->v, b->d_opt->v, a->D->n_params * sizeof(float)) != 0;
