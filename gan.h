@@ -22,8 +22,9 @@
                              -march=native, else SSE2 on x86-64, else blocked portable C)
      GAN_THREADS             share each large dense product, activation and BatchNorm
                              pass, and the trainer's optimizer steps, out among a pool of
-                             POSIX threads per model (link with -lpthread); results are
-                             bit-identical to one thread. See gan_model_set_threads.
+                             POSIX threads per model, or per trainer: gan_new gives G and
+                             D one pool (link with -lpthread); results are bit-identical
+                             to one thread. See gan_model_set_threads.
      GAN_MAX_ALLOC           largest single allocation, in bytes, that a model, a
                              checkpoint or a data file may ask for (default 2 GiB)
 
@@ -193,9 +194,12 @@ GANDEF float *gan_model_grads(gan_model *m);    /* same layout as the parameters
 GANDEF void   gan_model_clip(gan_model *m, float c);  /* clamp every parameter to [-c, c] (WGAN) */
 /* How many threads m's layers may share their work with, the caller's included (the
    default is every processor online); returns the number in effect, which is always 1
-   unless gan.h was compiled with GAN_THREADS. Results do not depend on it. After each
-   shared job the pool's threads poll for the next one for about 0.6 ms, yielding the
-   processor to any other thread that can run, before they sleep. */
+   unless gan.h was compiled with GAN_THREADS. Results do not depend on it. Each model
+   starts a pool of threads; gan_new has D share G's, so that the trainer keeps one thread
+   per processor (a job that finds the pool busy, G's and D's run from two threads at once,
+   runs on its caller's thread alone). After each shared job the pool's threads poll for
+   the next one for about 0.6 ms, yielding the processor to any other thread that can run,
+   before they sleep. */
 GANDEF int    gan_model_set_threads(gan_model *m, int n_threads);
 /* Layer i's output from the last forward, (batch, *width); NULL if i is out of range.
    D's hidden features, for instance, for plotting what D has learned. */
@@ -706,12 +710,14 @@ struct gan_model {
     int batch, mode;        /* its batch size and mode; batch 0 = no forward yet */
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
     struct gan__pool *pool; /* the threads the layers (and the trainer) share work out to */
+    int n_threads;          /* how many of them a job may use, the caller included */
 #endif
 };
 
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
 static struct gan__pool *gan__pool_new(gan_error *err);
-static void gan__pool_free(struct gan__pool *pool);
+static int gan__pool_threads(const struct gan__pool *pool);
+static void gan__pool_release(struct gan__pool *pool);
 #endif
 
 /* Checks a layer spec; on success returns its output size for input size in. */
@@ -849,6 +855,7 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
     m->pool = gan__pool_new(err);
     if (!m->pool) { gan_model_free(m); return NULL; }
+    m->n_threads = gan__pool_threads(m->pool);
 #endif
     memset(m->work, 0, sizeof(float) * n_work);
     gan_model_init(m, GAN_INIT_PYTORCH, 0, 0);
@@ -860,7 +867,7 @@ void gan_model_free(gan_model *m)
 {
     if (!m) return;
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-    gan__pool_free(m->pool);
+    gan__pool_release(m->pool);
 #endif
     if (m->layers) GAN_FREE(m->layers);
     if (m->work) GAN_FREE(m->work);
@@ -1853,7 +1860,7 @@ static void gan__dense_part(const void *job, int part, int parts)
 }
 
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-/* A pool of worker threads owned by one model. A job is cut into parts (a few per thread,
+/* A pool of worker threads, owned by one model or shared by a trainer's two. A job is cut into parts (a few per thread,
    largest first: gan__slice); the caller and the workers take parts in turn until none is
    left, and the caller waits only for parts already taken. A worker the system has not
    scheduled yet therefore never holds the caller up: on a busy machine the caller simply
@@ -1879,7 +1886,8 @@ typedef struct gan__pool {
     pthread_cond_t wake, done;
     gan__worker workers[GAN__MAX_THREADS - 1];
     int n_workers;              /* threads started besides the caller */
-    int n_use;                  /* threads a job may use, the caller included */
+    int users;                  /* models that share the pool; the last one frees it */
+    int busy;                   /* a caller is running a job */
     unsigned long job;          /* counts jobs handed out */
     gan__part_fn run;           /* the current job: run(job, part, parts) for each part */
     const void *current;
@@ -1908,7 +1916,7 @@ static int gan__parts_done(const gan__pool *pool, unsigned long unused) { (void)
 
 /* Called with the lock held: polls ready(pool, seen) up to GAN__POLLS times, letting the
    lock go between polls and yielding the processor, so that a polling thread holds up no
-   other that could run there (the other model's workers, say: G and D have a pool each). */
+   other that could run there (another pool's workers, say). */
 static void gan__poll(gan__pool *pool, int (*ready)(const gan__pool *, unsigned long), unsigned long seen)
 {
     int poll;
@@ -1960,15 +1968,19 @@ static gan__pool *gan__pool_new(gan_error *err)
         if (pthread_create(&w->thread, NULL, gan__worker_main, w)) break;
         pool->n_workers++;
     }
-    pool->n_use = pool->n_workers + 1;
+    pool->users = 1;
     return pool;
 }
 
-static void gan__pool_free(gan__pool *pool)
+static int gan__pool_threads(const gan__pool *pool) { return pool->n_workers + 1; }
+
+/* A model lets go of its pool; the last model to do so stops the threads and frees it. */
+static void gan__pool_release(gan__pool *pool)
 {
     int i;
     if (!pool) return;
     pthread_mutex_lock(&pool->lock);
+    if (--pool->users > 0) { pthread_mutex_unlock(&pool->lock); return; }
     pool->quit = 1;
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
@@ -1979,9 +1991,32 @@ static void gan__pool_free(gan__pool *pool)
     GAN_FREE(pool);
 }
 
+/* Model m gives up its own pool and shares `with`'s (a trainer's G and D: two pools would
+   keep twice as many threads as processors, and the idle pool's pollers take turns on the
+   processors with the busy pool's threads). */
+static void gan__pool_share(gan_model *m, gan_model *with)
+{
+    if (m->pool == with->pool) return;
+    gan__pool_release(m->pool);
+    pthread_mutex_lock(&with->pool->lock);
+    with->pool->users++;
+    pthread_mutex_unlock(&with->pool->lock);
+    m->pool = with->pool;
+    if (m->n_threads > gan__pool_threads(m->pool)) m->n_threads = gan__pool_threads(m->pool);
+}
+
+/* Runs the job's parts on the pool's threads and the caller's, or on the caller's alone if
+   another caller has the pool (models that share it, used from two threads at once). */
 static void gan__pool_run(gan__pool *pool, gan__part_fn run, const void *j, int parts)
 {
+    int part;
     pthread_mutex_lock(&pool->lock);
+    if (pool->busy) {
+        pthread_mutex_unlock(&pool->lock);
+        for (part = 0; part < parts; part++) run(j, part, parts);
+        return;
+    }
+    pool->busy = 1;
     pool->run = run;
     pool->current = j;
     pool->parts = parts;
@@ -1991,6 +2026,7 @@ static void gan__pool_run(gan__pool *pool, gan__part_fn run, const void *j, int 
     gan__pool_work(pool);
     gan__poll(pool, gan__parts_done, 0);
     while (!gan__parts_done(pool, 0)) pthread_cond_wait(&pool->done, &pool->lock);
+    pool->busy = 0;
     pthread_mutex_unlock(&pool->lock);
 }
 #endif
@@ -1999,7 +2035,7 @@ static void gan__pool_run(gan__pool *pool, gan__part_fn run, const void *j, int 
 static void gan__share(gan_model *m, gan__part_fn run, const void *job, int parts)
 {
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-    if (parts > 1 && m->pool->n_use > 1) { gan__pool_run(m->pool, run, job, parts); return; }
+    if (parts > 1 && m->n_threads > 1) { gan__pool_run(m->pool, run, job, parts); return; }
 #else
     (void)m; (void)parts;
 #endif
@@ -2011,7 +2047,7 @@ static void gan__share(gan_model *m, gan__part_fn run, const void *job, int part
 static int gan__stream_parts(const gan_model *m, double floats)
 {
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-    return floats >= GAN__MIN_THREAD_FLOATS ? GAN__PARTS_PER_THREAD * m->pool->n_use : 1;
+    return floats >= GAN__MIN_THREAD_FLOATS ? GAN__PARTS_PER_THREAD * m->n_threads : 1;
 #else
     (void)m; (void)floats;
     return 1;
@@ -2024,7 +2060,7 @@ static void gan__dense(gan_model *m, const gan__dense_job *j)
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
     const int tile = j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR;
     const int tiles = ((j->product == GAN__INPUT_GRAD ? j->I : j->O) + tile - 1) / tile;
-    const int most = GAN__PARTS_PER_THREAD * m->pool->n_use;
+    const int most = GAN__PARTS_PER_THREAD * m->n_threads;
     if (2.0 * j->B * j->I * j->O >= GAN__MIN_THREAD_FLOPS) parts = tiles < most ? tiles : most;
 #endif
     gan__share(m, gan__dense_part, j, parts);
@@ -2033,9 +2069,9 @@ static void gan__dense(gan_model *m, const gan__dense_job *j)
 int gan_model_set_threads(gan_model *m, int n_threads)
 {
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-    const int most = m->pool->n_workers + 1;
-    m->pool->n_use = n_threads < 1 ? 1 : n_threads > most ? most : n_threads;
-    return m->pool->n_use;
+    const int most = gan__pool_threads(m->pool);
+    m->n_threads = n_threads < 1 ? 1 : n_threads > most ? most : n_threads;
+    return m->n_threads;
 #else
     (void)m; (void)n_threads;
     return 1;
@@ -2975,6 +3011,9 @@ static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_
         gan_free(g);
         return NULL;
     }
+#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+    gan__pool_share(D, G);  /* one thread per processor for the trainer, not two */
+#endif
     return g;
 }
 
@@ -3349,7 +3388,7 @@ gan_model *gan_sampling_generator(const gan *g, gan_error *err)
     m = gan_model_new(G->input_dim, specs, G->n_layers, G->max_batch, err);
     if (!m) return NULL;
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-    gan_model_set_threads(m, G->pool->n_use);   /* as many threads as G may use */
+    gan_model_set_threads(m, G->n_threads);   /* as many threads as G may use */
 #endif
     memcpy(m->params, g->g_avg ? g->g_avg : G->params, sizeof(float) * G->n_params);
     if (G->n_state) memcpy(m->state, G->state, sizeof(float) * G->n_state);   /* NULL when 0 */

@@ -456,8 +456,8 @@ static void check_no_allocation_in_step(void)
         gan_model *S;
         gan_model_set_threads(gan_generator(g), 1);
         S = gan_sampling_generator(g, NULL);
-        CHECK(S && S->pool->n_use == 1, "the sampling generator of a one-thread G runs on %d threads",
-              S ? S->pool->n_use : 0);
+        CHECK(S && S->n_threads == 1, "the sampling generator of a one-thread G runs on %d threads",
+              S ? S->n_threads : 0);
         gan_model_free(S);
     }
     gan_free(g);
@@ -510,6 +510,95 @@ static void check_training_threads(void)
     CHECK(saved[0] && saved[1] && size[0] == size[1] && !memcmp(saved[0], saved[1], size[0]),
           "three training steps on two threads differ from one thread");
     free(saved[0]); free(saved[1]);
+}
+
+/* The threads of this process, from /proc/self/status; -1 where there is no such file. */
+static int process_threads(void)
+{
+    char line[256];
+    int n = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "Threads:", 8)) n = atoi(line + 8);
+    fclose(f);
+    return n;
+}
+
+typedef struct pool_user {
+    gan_model *m;
+    const float *x[2], *expected[2];    /* two inputs, so that a part left undone shows */
+    size_t n;
+    int batch, mismatches;
+} pool_user;
+
+/* 100 forward passes of u->m over its two inputs in turn, each output compared bit for bit
+   with the expected one. */
+static void *forward_repeatedly(void *arg)
+{
+    pool_user *u = (pool_user *)arg;
+    int k;
+    for (k = 0; k < 100; k++) {
+        const float *y = gan_model_forward(u->m, u->x[k & 1], u->batch, GAN_EVAL, NULL, NULL);
+        if (!y || memcmp(y, u->expected[k & 1], sizeof(float) * u->n)) u->mismatches++;
+    }
+    return NULL;
+}
+
+/* gan_new gives D G's pool: one pool's threads for the trainer instead of two. G and D then
+   run from two threads at once: a job that finds the pool busy runs on its caller's thread
+   alone, with the same bits. */
+static void check_shared_pool(gan_rng *r)
+{
+    gan_layer gl[] = { gan_dense(512), gan_leaky_relu(0.2f), gan_dense(784), gan_activation(GAN_TANH) };
+    gan_layer dl[] = { gan_dense(512), gan_leaky_relu(0.2f), gan_dense(1) };
+    gan_model *G = gan_model_new(100, gl, 4, 64, NULL), *D = gan_model_new(784, dl, 3, 64, NULL);
+    gan_train_config c = gan_train_defaults(100, 64);
+    gan_optim_config o = gan_adam(2e-4f, 0.5f, 0.999f);
+    float *z = (float *)malloc(sizeof(float) * 2 * 64 * 100), *x = (float *)malloc(sizeof(float) * 2 * 64 * 784);
+    float *gy = (float *)malloc(sizeof(float) * 2 * 64 * 784), *dy = (float *)malloc(sizeof(float) * 2 * 64);
+    pool_user u[2];
+    pthread_t t[2];
+    gan *g;
+    int k, threads_before, threads_after, workers, started = 0;
+    CHECK(G && D && z && x && gy && dy, "shared pool: models and buffers");
+    if (!G || !D || !z || !x || !gy || !dy) { gan_model_free(G); gan_model_free(D); goto done; }
+    workers = D->pool->n_workers;
+    gan_model_set_threads(G, 2);
+    gan_model_set_threads(D, 2);
+    threads_before = process_threads();
+    g = gan_new(G, D, &o, &o, &c, 1, NULL);
+    CHECK(g != NULL, "shared pool: a trainer");
+    if (!g) { gan_model_free(G); gan_model_free(D); goto done; }
+    threads_after = process_threads();
+    CHECK(G->pool == D->pool && G->pool->users == 2, "the trainer's G and D share one pool");
+    CHECK(D->n_threads == G->n_threads, "D keeps its thread count (%d, G %d)", D->n_threads, G->n_threads);
+    if (threads_before >= 0)
+        CHECK(threads_after == threads_before - workers, "gan_new left %d threads of %d, not %d", threads_after,
+              threads_before, threads_before - workers);
+    for (k = 0; k < 2 * 64 * 100; k++) z[k] = gan_rng_normal(r);
+    for (k = 0; k < 2 * 64 * 784; k++) x[k] = 2.0f * gan_rng_uniform(r) - 1.0f;
+    for (k = 0; k < 2; k++) {
+        memcpy(gy + k * 64 * 784, gan_model_forward(G, z + k * 64 * 100, 64, GAN_EVAL, NULL, NULL),
+               sizeof(float) * 64 * 784);
+        memcpy(dy + k * 64, gan_model_forward(D, x + k * 64 * 784, 64, GAN_EVAL, NULL, NULL), sizeof(float) * 64);
+        u[0].x[k] = z + k * 64 * 100; u[0].expected[k] = gy + k * 64 * 784;
+        u[1].x[k] = x + k * 64 * 784; u[1].expected[k] = dy + k * 64;
+    }
+    u[0].m = G; u[0].n = 64 * 784;
+    u[1].m = D; u[1].n = 64;
+    for (k = 0; k < 2; k++) {
+        u[k].batch = 64;
+        u[k].mismatches = 0;
+        if (pthread_create(&t[k], NULL, forward_repeatedly, &u[k]) == 0) started++;
+    }
+    CHECK(started == 2, "shared pool: pthread_create failed");
+    for (k = 0; k < started; k++) pthread_join(t[k], NULL);
+    CHECK(u[0].mismatches == 0 && u[1].mismatches == 0,
+          "G and D run at once from two threads: %d and %d of 100 outputs differ", u[0].mismatches, u[1].mismatches);
+    gan_free(g);
+done:
+    free(z); free(x); free(gy); free(dy);
 }
 
 int main(void)
@@ -578,5 +667,6 @@ int main(void)
     check_bce_gradient();
     check_no_allocation_in_step();
     check_training_threads();
+    check_shared_pool(&r);
     return check_summary();
 }
