@@ -376,7 +376,8 @@ GANDEF int          gan_save_generator(const gan *g, const char *path, gan_error
 GANDEF gan_sampler *gan_sampler_load(const char *path, uint64_t seed, gan_error *err);
 /* Reads a whole file (at most max_bytes) into a new buffer; *size gets its length. */
 GANDEF void *gan_read_file(const char *path, size_t max_bytes, size_t *size, gan_error *err);
-/* Writes n bytes to path through path.tmp and a rename. */
+/* Writes n bytes to path through path.tmp, synced to the disk (POSIX), and a rename, so
+   that path holds either its old bytes or all the new ones, even after a crash. */
 GANDEF int   gan_write_file_atomic(const char *path, const void *data, size_t n, gan_error *err);
 #endif
 
@@ -3842,6 +3843,22 @@ void gan_sampler_free(gan_sampler *s)
 #ifndef GAN_NO_STDIO
 #include <errno.h>
 
+/* A file written for a rename must be on the disk before the rename: otherwise a crash soon
+   after can leave an empty or partial file under the good file's name (the rename may reach
+   the disk before the data). On POSIX systems fsync makes sure; elsewhere there is only the
+   rename. A strict C99 compilation hides fileno and fsync in the system headers, so they are
+   declared here as POSIX defines them (C++ compilers on those systems show them anyway). */
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#if !defined(__cplusplus) && !defined(_POSIX_C_SOURCE)
+int fileno(FILE *stream);
+int fsync(int fd);
+#endif
+#define GAN__SYNC(f) (fsync(fileno(f)) == 0)
+#else
+#define GAN__SYNC(f) ((void)(f), 1)
+#endif
+
 void *gan_read_file(const char *path, size_t max_bytes, size_t *size, gan_error *err)
 {
     FILE *f;
@@ -3887,6 +3904,7 @@ int gan_write_file_atomic(const char *path, const void *data, size_t n, gan_erro
     if (!f) return gan__fail(err, GAN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
     ok = fwrite(data, 1, n, f) == n;
     ok = fflush(f) == 0 && ok;
+    ok = ok && GAN__SYNC(f);
     ok = fclose(f) == 0 && ok;
     if (!ok) { remove(tmp); return gan__fail(err, GAN_ERR_IO, "%s: write failed (disk full?)", tmp); }
     if (rename(tmp, path) != 0) {

@@ -1352,15 +1352,53 @@ static void test_version_1(void)
     gan_free(g);
 }
 
+/* gan_write_file_atomic puts its temporary file on the disk before the rename. This fsync,
+   which the linker takes instead of the C library's, counts the calls, notes the size of the
+   file it was given, and fails with EIO on request. */
+static int fsync_calls, fsync_fail;
+static long fsync_size = -1;
+
+int fsync(int fd)
+{
+    struct stat st;
+    fsync_calls++;
+    fsync_size = fstat(fd, &st) == 0 ? (long)st.st_size : -1;
+    if (fsync_fail) { errno = EIO; return -1; }
+    return 0;
+}
+
+/* The bytes of a file, malloc'd; NULL if it cannot be read. */
+static unsigned char *file_bytes(const char *path, size_t *size)
+{
+    return (unsigned char *)gan_read_file(path, (size_t)1 << 30, size, NULL);
+}
+
 static void test_atomic_write(void)
 {
     gan *g = make_gan(MODE_ALG1, 5);
     gan_error err;
     char path[160], tmp[170];
+    unsigned char *before, *after;
+    size_t n_before = 0, n_after = 0;
+    const int calls = fsync_calls;
     snprintf(path, sizeof path, "%s/atomic.ckpt", tmpdir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     CHECK(gan_save(g, path, &err) == GAN_OK && file_exists(path) && !file_exists(tmp),
           "gan_save left %s behind or wrote nothing", tmp);
+    CHECK(fsync_calls == calls + 1 && fsync_size == (long)gan_save_memory(g, NULL, 0, NULL),
+          "gan_save synced %d times, a file of %ld bytes", fsync_calls - calls, fsync_size);
+
+    /* a failed sync (an I/O error) fails the save, which leaves the old file as it was */
+    before = file_bytes(path, &n_before);
+    CHECK(gan_train_step(g, data_2d, NULL, NULL, NULL) == GAN_OK, "a step to change the checkpoint");
+    fsync_fail = 1;
+    CHECK(gan_save(g, path, &err) == GAN_ERR_IO && !file_exists(tmp), "a failed sync: code %d, .tmp %s", err.code,
+          file_exists(tmp) ? "left behind" : "removed");
+    fsync_fail = 0;
+    after = file_bytes(path, &n_after);
+    CHECK(before && after && n_before == n_after && !memcmp(before, after, n_before),
+          "a failed sync changed the file it was to replace");
+    free(before); free(after);
     CHECK(gan_save_generator(g, path, &err) == GAN_OK && !file_exists(tmp), "gan_save_generator left a .tmp behind");
     {
         gan_sampler *s = gan_sampler_load(path, 1, &err);
