@@ -20,14 +20,17 @@ all: $(EXAMPLES)
 
 $(BUILD)/%: examples/%.c gan.h
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS) $(NATIVE) -o $@ $< $(LDLIBS)
+	$(CC) $(CFLAGS) $(NATIVE) $(THREADS) -o $@ $< $(LDLIBS)
 
 $(BUILD)/quadratic: examples/quadratic.h examples/plot.h
 
 demo: $(BUILD)/quadratic
 	./$(BUILD)/quadratic
 
+# The MNIST demo can share each training step among the processors (`mnist train --threads`).
 $(BUILD)/mnist: examples/plot.h
+$(BUILD)/mnist: THREADS = -DGAN_THREADS
+$(BUILD)/mnist: LDLIBS += -lpthread
 
 # The MNIST files, from a public mirror; nothing else in the build downloads anything.
 MNIST_MIRROR ?= https://storage.googleapis.com/cvdf-datasets/mnist

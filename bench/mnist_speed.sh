@@ -9,7 +9,8 @@
 #
 # Usage: sh bench/mnist_speed.sh
 # Environment: IMAGES (default ../shared/data/mnist10k/mnist10k-images-idx3-ubyte), EPOCHS (2),
-#              ROUNDS (3), PYTHON (/usr/bin/python3). PyTorch runs with OPENBLAS_NUM_THREADS=1;
+#              ROUNDS (3), PYTHON (/usr/bin/python3), THREADS (gan.h's, default 1). PyTorch runs
+#              with OPENBLAS_NUM_THREADS=1;
 #              OPENBLAS_CORETYPE is passed through as set (SkylakeX selects OpenBLAS's AVX-512 kernels).
 set -u
 cd "$(dirname "$0")/.."
@@ -17,6 +18,7 @@ IMAGES=${IMAGES:-../shared/data/mnist10k/mnist10k-images-idx3-ubyte}
 EPOCHS=${EPOCHS:-2}
 ROUNDS=${ROUNDS:-3}
 PYTHON=${PYTHON:-/usr/bin/python3}
+THREADS=${THREADS:-1}
 OUT=out/bench-mnist
 if [ ! -f "$IMAGES" ]; then echo "mnist_speed: skipped: no $IMAGES (set IMAGES=, see README)"; exit 0; fi
 if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
@@ -25,14 +27,15 @@ fi
 make -s build/mnist || exit 1
 mkdir -p $OUT
 echo "MNIST demo speed: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $EPOCHS epochs of $IMAGES per run," \
-     "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}"
+     "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, gan.h on $THREADS thread(s), PyTorch on 1"
 printf '%-6s %16s %16s %14s %8s %14s\n' round "gan.h training" "gan.h + saving" "torch steps/s" ratio \
        "ratio + saving"
 ratios=""
 ratios_saving=""
 r=1
 while [ $r -le "$ROUNDS" ]; do
-    line=$(./build/mnist train --images "$IMAGES" --out $OUT/c --epochs "$EPOCHS" --log-every 100000 | grep 'done,')
+    line=$(./build/mnist train --images "$IMAGES" --out $OUT/c --epochs "$EPOCHS" --threads "$THREADS" \
+        --log-every 100000 | grep 'done,')
     c=$(echo "$line" | sed -n 's/.*; \([0-9.]*\) steps\/s training alone.*/\1/p')
     cs=$(echo "$line" | sed -n 's/.*(\([0-9.]*\) steps\/s, saving included.*/\1/p')
     t=$(OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 "$PYTHON" bench/mnist_torch.py --images "$IMAGES" --out $OUT/t \

@@ -17,7 +17,8 @@
    Gaussian fits of its penultimate features on real and on generated digits, its Inception
    score, and the histogram of the classes it predicts, next to the real-vs-real floor.
 
-   Build: make build/mnist. Data: make mnist-data, or any MNIST-layout IDX files (README).
+   Build: make build/mnist (with GAN_THREADS: --threads shares each step among the
+   processors, with the same bits). Data: make mnist-data, or any MNIST-layout IDX files.
    Compiled with MNIST_NO_MAIN defined, this file is a library for tests/test_mnist.c. */
 #define _POSIX_C_SOURCE 200809L   /* mkdir, clock_gettime, sigaction */
 #define GAN_IMPLEMENTATION
@@ -38,6 +39,7 @@
 #define MNIST_MAX_HIDDEN 8
 #define MNIST_GRID 10                 /* the sample grid is 10 x 10 */
 #define MNIST_MAX_IMAGES (1 << 22)
+#define MNIST_MAX_THREADS 1024
 
 /* Fills err (which may be NULL) with code and a printf-style sentence; returns -1. */
 static int mnist_fail(gan_error *err, int code, const char *fmt, ...)
@@ -63,6 +65,8 @@ typedef struct mnist_train_opts {
     int limit;           /* > 0: use only the first `limit` images */
     int resume;
     int log_every;       /* progress line every this many steps; 0: quiet */
+    int threads;         /* threads to share the work, 0: every processor; any number gives the
+                            same bits (one thread unless gan.h is built with GAN_THREADS) */
     /* the run */
     unsigned long seed;
     int batch, z_dim;
@@ -588,7 +592,7 @@ int mnist_train(mnist_train_opts *o)
     struct sigaction sa, old_sa;
     double t0, saving = 0;    /* saving: seconds spent writing what each epoch leaves */
     gan_stats sum;
-    int since_print = 0;
+    int since_print = 0, threads;
 
     memset(&log, 0, sizeof log);
     memset(&data, 0, sizeof data);
@@ -656,11 +660,16 @@ int mnist_train(mnist_train_opts *o)
     mnist_interrupted = 0;
     sigaction(SIGINT, &sa, &old_sa);
 
+    {   /* G and D share one pool of threads (gan_new); the sample grids' G takes G's count */
+        const int want = o->threads > 0 ? o->threads : MNIST_MAX_THREADS;
+        threads = gan_model_set_threads(gan_generator(g), want);
+        gan_model_set_threads(gan_discriminator(g), want);
+    }
     start_step = (long)gan_iterations(g);
     if (o->log_every > 0)
-        printf("mnist train: %d images of %dx%d, %d steps per epoch, %s from step %ld to %ld (epoch %ld)\n", n, h, w,
-               steps_per_epoch, start_step ? "resuming" : "training", start_step, total,
-               (total + steps_per_epoch - 1) / steps_per_epoch);
+        printf("mnist train: %d images of %dx%d, %d steps per epoch, %s from step %ld to %ld (epoch %ld), "
+               "%d thread%s\n", n, h, w, steps_per_epoch, start_step ? "resuming" : "training", start_step, total,
+               (total + steps_per_epoch - 1) / steps_per_epoch, threads, threads > 1 ? "s" : "");
     t0 = mnist_now();
     memset(&sum, 0, sizeof sum);
     while ((long)gan_iterations(g) < total) {
@@ -999,8 +1008,10 @@ static void usage(FILE *f)
 "  --steps N          stop after N steps in all instead of --epochs (default: off)\n"
 "  --limit N          use only the first N images (default: all)\n"
 "  --resume           continue DIR/checkpoint.gan bit-for-bit, with the settings in DIR/options.txt\n"
-"                     (only --images, --epochs, --steps and --log-every apply then)\n"
+"                     (only --images, --epochs, --steps, --log-every and --threads apply then)\n"
 "  --log-every N      progress line every N steps, 0 for none (default 50)\n"
+"  --threads N        threads to share the work, 0 = every processor; the results are the same\n"
+"                     bits for any N (default 0; one thread in a build without GAN_THREADS)\n"
 "  --preset NAME      gan.py (default) or best (see README); later flags override it\n"
 "  --seed S           seeds the weights, the data order, the noise, the grid (default 1)\n"
 "  --batch N          minibatch size (default 64)\n"
@@ -1094,6 +1105,7 @@ static int main_train(int argc, char **argv)
         else if (!strcmp(f, "--steps")) { if (parse_long(v, 1, 1000000000L, &n)) return bad_value(f, v); o.steps = n; }
         else if (!strcmp(f, "--limit")) { if (parse_long(v, 1, MNIST_MAX_IMAGES, &n)) return bad_value(f, v); o.limit = (int)n; }
         else if (!strcmp(f, "--log-every")) { if (parse_long(v, 0, 1000000000L, &n)) return bad_value(f, v); o.log_every = (int)n; }
+        else if (!strcmp(f, "--threads")) { if (parse_long(v, 0, MNIST_MAX_THREADS, &n)) return bad_value(f, v); o.threads = (int)n; }
         else if (!strcmp(f, "--seed")) { if (parse_long(v, 0, 2147483647L, &n)) return bad_value(f, v); o.seed = (unsigned long)n; }
         else if (!strcmp(f, "--batch")) { if (parse_long(v, 2, 65536, &n)) return bad_value(f, v); o.batch = (int)n; }
         else if (!strcmp(f, "--z-dim")) { if (parse_long(v, 1, 65536, &n)) return bad_value(f, v); o.z_dim = (int)n; }

@@ -2,7 +2,8 @@
 # The MNIST demo end to end on the shared 10,000 digits (tests/run.sh calls this only when
 # ../shared/data/mnist10k exists): one short epoch of training (the first 3,200 digits, 50
 # steps, to keep the suite fast at the portable kernels' speed), sampling, and scoring
-# against all 10,000 digits. Exits non-zero, saying why, if a step fails or its output lacks
+# against all 10,000 digits; the training again on one thread, which must give the same
+# checkpoint bits as on two. Exits non-zero, saying why, if a step fails or its output lacks
 # what it must show.
 set -u
 cd "$(dirname "$0")/.."
@@ -13,12 +14,16 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 fail() { echo "mnist e2e: $1"; exit 1; }
 
-$CC -O2 -std=c99 -Wall -Wextra -pedantic -Werror -o "$OUT/mnist" examples/mnist.c -lm || fail "build failed"
+$CC -O2 -std=c99 -Wall -Wextra -pedantic -Werror -DGAN_THREADS -o "$OUT/mnist" examples/mnist.c -lm -lpthread ||
+    fail "build failed"
 
 "$OUT/mnist" train --images $DATA/mnist10k-images-idx3-ubyte --labels $DATA/mnist10k-labels-idx1-ubyte \
-    --out "$OUT/run" --epochs 1 --limit 3200 --log-every 25 >"$OUT/train.log" 2>&1 ||
+    --out "$OUT/run" --epochs 1 --limit 3200 --log-every 25 --threads 2 >"$OUT/train.log" 2>&1 ||
     { cat "$OUT/train.log"; fail "mnist train exited with status $?"; }
 cat "$OUT/train.log"
+"$OUT/mnist" train --images $DATA/mnist10k-images-idx3-ubyte --out "$OUT/run1" --epochs 1 --limit 3200 \
+    --log-every 0 --threads 1 || fail "mnist train --threads 1 exited with status $?"
+cmp -s "$OUT/run/checkpoint.gan" "$OUT/run1/checkpoint.gan" || fail "two threads and one gave different checkpoints"
 grep -q '^epoch   1/1  step     50/50  D loss [0-9.]*  G loss [0-9.]*  D(x) 0\.[0-9]*  D(G(z)) 0\.[0-9]*' "$OUT/train.log" ||
     fail "no progress line for step 50/50"
 for f in samples-epoch-001.png checkpoint.gan generator.gan losses.csv losses.svg options.txt; do
