@@ -1861,9 +1861,9 @@ static void gan__dense_part(const void *job, int part, int parts)
 }
 
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-/* A pool of worker threads, owned by one model or shared by a trainer's two. A job is cut into parts (a few per thread,
-   largest first: gan__slice); the caller and the workers take parts in turn until none is
-   left, and the caller waits only for parts already taken. A worker the system has not
+/* A pool of worker threads, owned by one model or shared by a trainer's two. A job is cut
+   into parts (a few per thread, largest first: gan__slice); the caller and the workers take
+   parts in turn until none is left, and the caller waits only for parts already taken. A worker the system has not
    scheduled yet therefore never holds the caller up: on a busy machine the caller simply
    does more of the parts itself. Workers sleep on a condition variable between jobs, but
    first poll for a new one for a while (GAN__POLLS), as the caller does before it sleeps
