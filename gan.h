@@ -1323,14 +1323,18 @@ static inline gan__vec gan__vsums(const gan__vec *v)
 #endif
 
 #define GAN__NR (GAN__NV * GAN__VL)   /* gemm tile: columns of C */
+#define GAN__LINE_FLOATS 16           /* floats per 64-byte cache line */
 /* Data the hardware prefetcher does not foresee is asked for ahead of time: the gemm's next
    column panel of B, whose rows lie N floats apart, often one per page, and dx's next block
-   of W's rows (gan__prefetcher below). */
+   of W's rows (gan__prefetcher below); and, for writing, the gemm's next tile of C, which in
+   dW is a gradient the optimizer last touched a step ago, long gone from the caches. */
 #ifndef GAN__PREFETCH                 /* tests/test_kernels.c defines its own, to see where they go */
 #if defined(__GNUC__)
 #define GAN__PREFETCH(p) __builtin_prefetch(p)
+#define GAN__PREFETCH_WRITE(p) __builtin_prefetch(p, 1)
 #else
 #define GAN__PREFETCH(p) ((void)(p))
+#define GAN__PREFETCH_WRITE(p) ((void)(p))
 #endif
 #endif
 /* In the dot tile each row of W is loaded once and used DR times; GCC would rather fold the
@@ -1421,9 +1425,10 @@ static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, si
    When many row tiles will read a KC x NR panel of B, or when B's rows are 4 KB apart (all
    in the same L1 cache set), the panel is first copied into `panel` (at most 32 KB of
    stack) with its rows side by side. The copy holds the same numbers, so the results are the same either
-   way; for a few row tiles and other strides the copy costs more than it saves. */
+   way; for a few row tiles and other strides the copy costs more than it saves. cold_c: C is
+   not in the caches (dW), so each row tile first asks for the next one's rows, for writing. */
 static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb,
-                      const float *bias, int accumulate, int M, int K, int col0, int col1)
+                      const float *bias, int accumulate, int M, int K, int col0, int col1, int cold_c)
 {
     float panel[GAN__KC * GAN__NR];
     int k0, i, j, k;
@@ -1464,10 +1469,18 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
                 ldp = GAN__NR;
                 packed = 1;
             }
-            for (i = 0; i < M; i += GAN__MR)
+            for (i = 0; i < M; i += GAN__MR) {
+                /* cold_c: the next tile's rows of C, a line (16 floats) at a time and the last float */
+                for (k = i + GAN__MR; cold_c && k < M && k < i + 2 * GAN__MR; k++) {
+                    float *row = c + (size_t)k * ldc + j;
+                    int l;
+                    for (l = 0; l < cols; l += GAN__LINE_FLOATS) GAN__PREFETCH_WRITE(row + l);
+                    GAN__PREFETCH_WRITE(row + cols - 1);
+                }
                 gan__gemm_tile(c + (size_t)i * ldc + j, ldc, a + (size_t)i * a_rs + (size_t)k0 * a_cs, a_rs, a_cs,
                                bp, ldp, bias ? bias + j : NULL, accumulate || k0 > 0,
                                M - i < GAN__MR ? M - i : GAN__MR, cols, kc, !packed && i == 0);
+            }
         }
     }
 }
@@ -1583,12 +1596,11 @@ static void gan__dense_forward_fast(float *y, const float *x, const float *W, co
         gan__dot_narrow(y, (size_t)O, x, (size_t)I, wt, (size_t)I, b, B, I, o0, o1);
         return;
     }
-    gan__gemm(y, (size_t)O, x, (size_t)I, 1, W, (size_t)O, b, 0, B, I, o0, o1);
+    gan__gemm(y, (size_t)O, x, (size_t)I, 1, W, (size_t)O, b, 0, B, I, o0, o1, 0);
 }
 
 #define GAN__DX_CHUNK 512             /* dx: columns of W copied at a time when its rows are 4 KB apart */
 #define GAN__DX_LDC (GAN__DX_CHUNK + 16)
-#define GAN__LINE_FLOATS 16           /* floats per 64-byte cache line */
 
 /* A walk over the cache lines of rows of `cols` floats, ld floats apart, row by row, that
    prefetches them a few at a time. It keeps its row and column rather than dividing the
@@ -1623,7 +1635,7 @@ static void gan__dense_backward_input_fast(float *dx, const float *dy, const flo
     if (O < 4 * GAN__VL && (size_t)I * O <= GAN__KC * GAN__NR) {
         float wt[GAN__KC * GAN__NR];    /* W^T (O, I) */
         gan__transpose(wt, W, I, O);
-        gan__gemm(dx, (size_t)I, dy, (size_t)O, 1, wt, (size_t)I, NULL, 0, B, O, i0, i1);
+        gan__gemm(dx, (size_t)I, dy, (size_t)O, 1, wt, (size_t)I, NULL, 0, B, O, i0, i1, 0);
         return;
     }
     /* WR rows of W stay in L1 while dy streams by. When W's rows fall into one L1 set, its WR
@@ -1705,7 +1717,7 @@ static void gan__dense_backward_params_fast(float *dW, float *db, const float *d
 {
     int n, m, o, r0, r1;
     /* dW (I, O) += A dy with A[i][n] = x[n][i]: rows of A are columns of x. */
-    if (O > 2 && I > 2) gan__gemm(dW, (size_t)O, x, 1, (size_t)I, dy, (size_t)O, NULL, accumulate, I, B, o0, o1);
+    if (O > 2 && I > 2) gan__gemm(dW, (size_t)O, x, 1, (size_t)I, dy, (size_t)O, NULL, accumulate, I, B, o0, o1, 1);
     for (r0 = 0; r0 < B; r0 = r1) {
         const int rows = (r1 = r0 < split ? split : B) - r0, add = accumulate || r0 > 0;
         const float *dyr = dy + (size_t)r0 * O, *xr = x + (size_t)r0 * I;

@@ -37,6 +37,15 @@ static void record_prefetch(const void *p)
     if (prefetch_recording && n_prefetch_log < PREFETCH_LOG_SIZE) prefetch_log[n_prefetch_log++] = p;
 }
 #define GAN__PREFETCH(p) record_prefetch(p)
+/* and the prefetches for writing, while check_dW_prefetch records */
+#define WRITE_LOG_SIZE (1 << 18)
+static const void *write_log[WRITE_LOG_SIZE];
+static size_t n_write_log;
+static void record_prefetch_write(const void *p)
+{
+    if (prefetch_recording && n_write_log < WRITE_LOG_SIZE) write_log[n_write_log++] = p;
+}
+#define GAN__PREFETCH_WRITE(p) record_prefetch_write(p)
 #define GAN_THREADS
 #define GAN_IMPLEMENTATION
 #include "../gan.h"
@@ -97,6 +106,52 @@ static void check_dx_prefetch(gan_rng *r, int B, int I, int O, int i0, int i1)
           "missed", B, I, O, i0, i1, (unsigned long)n_prefetch_log, (unsigned long)stray, (unsigned long)twice,
           (unsigned long)missing);
     free(W); free(dy); free(dx); free(seen);
+}
+
+static int compare_pointers(const void *a, const void *b)
+{
+    const uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* dW += x^T dy over columns [o0, o1) asks, before each row tile of dW, for the next tile's
+   rows for writing: so every cache line of rows GAN__MR to I - 1 within those columns, and
+   nothing outside them. The forward pass, whose output is in the caches, asks for none. */
+static void check_dW_prefetch(gan_rng *r, int B, int I, int O, int o0, int o1)
+{
+    float *x = random_floats(r, (size_t)B * I), *dy = random_floats(r, (size_t)B * O);
+    float *dW = (float *)calloc((size_t)I * O, sizeof(float)), *db = (float *)calloc((size_t)O, sizeof(float));
+    float *y = (float *)calloc((size_t)B * O, sizeof(float));
+    size_t k, stray = 0, missing = 0, forward;
+    int i, o;
+    n_write_log = 0;
+    prefetch_recording = 1;
+    gan__dense_forward_fast(y, x, dW, db, B, I, O, o0, o1);
+    forward = n_write_log;
+    gan__dense_backward_params_fast(dW, db, dy, x, B, B, I, O, o0, o1, 0);
+    prefetch_recording = 0;
+    for (k = forward; k < n_write_log; k++) {
+        const float *p = (const float *)write_log[k];
+        const size_t at = (size_t)(p - dW);
+        if (p < dW || at >= (size_t)I * O || (int)(at / O) < GAN__MR || (int)(at % O) < o0 || (int)(at % O) >= o1)
+            stray++;
+    }
+    qsort(write_log + forward, n_write_log - forward, sizeof write_log[0], compare_pointers);
+    for (i = GAN__MR; i < I; i++)       /* each line of the rows after the first tile, by a binary search */
+        for (o = o0; o < o1; o++) {
+            const uintptr_t line = (uintptr_t)(dW + (size_t)i * O + o) / 64;
+            size_t lo = forward, hi = n_write_log;
+            while (lo < hi) {
+                const size_t mid = lo + (hi - lo) / 2;
+                if ((uintptr_t)write_log[mid] / 64 < line) lo = mid + 1; else hi = mid;
+            }
+            missing += lo == n_write_log || (uintptr_t)write_log[lo] / 64 != line;
+        }
+    CHECK(n_write_log < WRITE_LOG_SIZE && forward == 0 && !stray && !missing,
+          "dW write prefetch %dx%dx%d columns [%d, %d): %lu prefetches, %lu by the forward, %lu outside the next "
+          "tiles, %lu floats on lines never asked for", B, I, O, o0, o1, (unsigned long)n_write_log,
+          (unsigned long)forward, (unsigned long)stray, (unsigned long)missing);
+    free(x); free(dy); free(dW); free(db); free(y);
 }
 
 static int n_shapes;
@@ -632,6 +687,10 @@ int main(void)
     check_dx_prefetch(&r, 5, 257, 63, 8, 200);       /* a slice of the rows, as a thread's part */
     check_dx_prefetch(&r, 64, 1024, 784, 0, 1024);
     check_dx_prefetch(&r, 17, 65, 2048, 0, 65);      /* in chunks of columns */
+    check_dW_prefetch(&r, 64, 1024, 784, 0, 784);
+    check_dW_prefetch(&r, 17, 65, 63, 0, 63);
+    check_dW_prefetch(&r, 5, 257, 100, 32, 96);      /* a slice of the columns, as a thread's part */
+    check_dW_prefetch(&r, 3, 9, 17, 0, 17);           /* one row tile and one row of the next */
     /* layers one, two or three wide on either side, with every kind of final block of rows */
     for (a = 0; a < n_batch; a++)
         for (b = 0; b < n_width; b++)
