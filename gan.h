@@ -1873,16 +1873,16 @@ static void gan__dense_part(const void *job, int part, int parts)
 }
 
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
-/* A pool of worker threads, owned by one model or shared by a trainer's two. A job is cut
-   into parts (a few per thread, largest first: gan__slice); the caller and the workers take
-   parts in turn until none is left, and the caller waits only for parts already taken. A worker the system has not
-   scheduled yet therefore never holds the caller up: on a busy machine the caller simply
-   does more of the parts itself. Workers sleep on a condition variable between jobs, but
-   first poll for a new one for a while (GAN__POLLS), as the caller does before it sleeps
-   waiting for the last parts: a training step hands out a job every 0.1-1 ms, and a
-   sleeping thread took 30-40 us to wake on the machine of the README, where a job at batch
-   256 takes 0.7 ms. Polling for 0.6 ms instead of 0.13 ms was faster there, as some jobs
-   come more than 0.13 ms apart; 2 ms was no faster than 0.6. */
+/* A pool of worker threads, owned by one model or shared by a trainer's two. A job is cut into
+   parts (a few per thread, largest first: gan__slice); the caller and the workers take parts
+   in turn until none is left, and the caller waits only for parts already taken. A worker the
+   system has not scheduled yet therefore never holds the caller up: on a busy machine the
+   caller simply does more of the parts itself. Workers sleep on a condition variable between
+   jobs, but first poll for a new one for a while (GAN__POLLS), as the caller does before it
+   sleeps waiting for the last parts: a training step hands out a job every 0.1-1 ms, and a
+   sleeping thread took 30-40 us to wake on the machine of the README, where a job at batch 256
+   takes 0.7 ms. Polling for 0.6 ms instead of 0.13 ms was faster there, as some jobs come more
+   than 0.13 ms apart; 2 ms was no faster than 0.6. */
 #define GAN__MAX_THREADS 64
 #define GAN__MIN_THREAD_FLOPS (1 << 21)    /* smaller products are not worth waking a thread */
 #define GAN__MIN_THREAD_FLOATS (1 << 18)   /* nor passes that move fewer floats (1 MB) */
