@@ -1471,8 +1471,9 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
             }
             for (i = 0; i < M; i += GAN__MR) {
                 /* cold_c: the next tile's rows of C, a line (16 floats) at a time and the last float */
-                for (k = i + GAN__MR; cold_c && k < M && k < i + 2 * GAN__MR; k++) {
-                    float *row = c + (size_t)k * ldc + j;
+                int r;
+                for (r = i + GAN__MR; cold_c && r < M && r < i + 2 * GAN__MR; r++) {
+                    float *row = c + (size_t)r * ldc + j;
                     int l;
                     for (l = 0; l < cols; l += GAN__LINE_FLOATS) GAN__PREFETCH_WRITE(row + l);
                     GAN__PREFETCH_WRITE(row + cols - 1);
@@ -3092,18 +3093,28 @@ void gan_sample_noise(gan *g, float *z, int n)
 }
 
 /* BatchNorm's running statistics move in every training-mode forward pass. An update keeps
-   both models' statistics as it found them, and a non-finite loss puts them back, so that the
-   update that meets it changes nothing. */
-static void gan__keep_state(gan *g)
+   both models' statistics as it found them (G's, then D's, in g->state_kept), and a
+   non-finite loss puts them back, so that the update that meets it changes nothing. */
+static void gan__state_copy(gan *g, int put_back)
 {
-    if (g->G->n_state) memcpy(g->state_kept, g->G->state, sizeof(float) * g->G->n_state);
-    if (g->D->n_state) memcpy(g->state_kept + g->G->n_state, g->D->state, sizeof(float) * g->D->n_state);
+    gan_model *models[2];
+    float *kept = g->state_kept;
+    int i;
+    models[0] = g->G; models[1] = g->D;
+    for (i = 0; i < 2; i++) {
+        const size_t n = models[i]->n_state;
+        if (!n) continue;
+        if (put_back) memcpy(models[i]->state, kept, sizeof(float) * n);
+        else memcpy(kept, models[i]->state, sizeof(float) * n);
+        kept += n;
+    }
 }
+
+static void gan__keep_state(gan *g) { gan__state_copy(g, 0); }
 
 static int gan__nonfinite(gan *g, const char *which, float value, gan_error *err)
 {
-    if (g->G->n_state) memcpy(g->G->state, g->state_kept, sizeof(float) * g->G->n_state);
-    if (g->D->n_state) memcpy(g->D->state, g->state_kept + g->G->n_state, sizeof(float) * g->D->n_state);
+    gan__state_copy(g, 1);
     return gan__fail(err, GAN_ERR_NONFINITE, "%s loss is %s at iteration %lu; stopped before using it "
                      "(try a lower learning rate)", which, value != value ? "NaN" : "infinite",
                      (unsigned long)g->iterations);
