@@ -108,12 +108,6 @@ static void check_dx_prefetch(gan_rng *r, int B, int I, int O, int i0, int i1)
     free(W); free(dy); free(dx); free(seen);
 }
 
-static int compare_pointers(const void *a, const void *b)
-{
-    const uintptr_t x = (uintptr_t)*(const void *const *)a, y = (uintptr_t)*(const void *const *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* dW += x^T dy over columns [o0, o1) asks, before each row tile of dW, for the next tile's
    rows for writing: so every cache line of rows GAN__MR to I - 1 within those columns, and
    nothing outside them. The forward pass, whose output is in the caches, asks for none. */
@@ -122,8 +116,9 @@ static void check_dW_prefetch(gan_rng *r, int B, int I, int O, int o0, int o1)
     float *x = random_floats(r, (size_t)B * I), *dy = random_floats(r, (size_t)B * O);
     float *dW = (float *)calloc((size_t)I * O, sizeof(float)), *db = (float *)calloc((size_t)O, sizeof(float));
     float *y = (float *)calloc((size_t)B * O, sizeof(float));
+    unsigned char *covered = (unsigned char *)calloc((size_t)I * O, 1);   /* by a prefetched line */
     size_t k, stray = 0, missing = 0, forward;
-    int i, o;
+    int i, o, l;
     n_write_log = 0;
     prefetch_recording = 1;
     gan__dense_forward_fast(y, x, dW, db, B, I, O, o0, o1);
@@ -133,25 +128,21 @@ static void check_dW_prefetch(gan_rng *r, int B, int I, int O, int o0, int o1)
     for (k = forward; k < n_write_log; k++) {
         const float *p = (const float *)write_log[k];
         const size_t at = (size_t)(p - dW);
+        /* the floats of dW on the 64-byte line of p, counted from dW's start */
+        const long line = (long)(((uintptr_t)p & ~(uintptr_t)63) - (uintptr_t)dW) / (long)sizeof(float);
         if (p < dW || at >= (size_t)I * O || (int)(at / O) < GAN__MR || (int)(at % O) < o0 || (int)(at % O) >= o1)
             stray++;
+        else
+            for (l = 0; l < GAN__LINE_FLOATS; l++)
+                if (line + l >= 0 && line + l < (long)I * O) covered[line + l] = 1;
     }
-    qsort(write_log + forward, n_write_log - forward, sizeof write_log[0], compare_pointers);
-    for (i = GAN__MR; i < I; i++)       /* each line of the rows after the first tile, by a binary search */
-        for (o = o0; o < o1; o++) {
-            const uintptr_t line = (uintptr_t)(dW + (size_t)i * O + o) / 64;
-            size_t lo = forward, hi = n_write_log;
-            while (lo < hi) {
-                const size_t mid = lo + (hi - lo) / 2;
-                if ((uintptr_t)write_log[mid] / 64 < line) lo = mid + 1; else hi = mid;
-            }
-            missing += lo == n_write_log || (uintptr_t)write_log[lo] / 64 != line;
-        }
+    for (i = GAN__MR; i < I; i++)       /* each float of the rows after the first tile */
+        for (o = o0; o < o1; o++) missing += !covered[(size_t)i * O + o];
     CHECK(n_write_log < WRITE_LOG_SIZE && forward == 0 && !stray && !missing,
           "dW write prefetch %dx%dx%d columns [%d, %d): %lu prefetches, %lu by the forward, %lu outside the next "
           "tiles, %lu floats on lines never asked for", B, I, O, o0, o1, (unsigned long)n_write_log,
           (unsigned long)forward, (unsigned long)stray, (unsigned long)missing);
-    free(x); free(dy); free(dW); free(db); free(y);
+    free(x); free(dy); free(dW); free(db); free(y); free(covered);
 }
 
 static int n_shapes;
