@@ -3920,16 +3920,19 @@ int gan_write_file_atomic(const char *path, const void *data, size_t n, gan_erro
 {
     char tmp[4096];
     FILE *f;
-    int ok;
+    const char *failed = NULL;  /* the step that failed, and its errno */
+    int e = 0;
     if (!path || strlen(path) + 5 > sizeof tmp) return gan__fail(err, GAN_ERR_ARGUMENT, "write: path too long or NULL");
     sprintf(tmp, "%s.tmp", path);
     f = fopen(tmp, "wb");
     if (!f) return gan__fail(err, GAN_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
-    ok = fwrite(data, 1, n, f) == n;
-    ok = fflush(f) == 0 && ok;
-    ok = ok && GAN__SYNC(f);
-    ok = fclose(f) == 0 && ok;
-    if (!ok) { remove(tmp); return gan__fail(err, GAN_ERR_IO, "%s: write failed (disk full?)", tmp); }
+    if (fwrite(data, 1, n, f) != n || fflush(f) != 0) { failed = "write failed"; e = errno; }
+    else if (!GAN__SYNC(f)) { failed = "could not put it on the disk (fsync)"; e = errno; }
+    if (fclose(f) != 0 && !failed) { failed = "close failed"; e = errno; }
+    if (failed) {
+        remove(tmp);
+        return gan__fail(err, GAN_ERR_IO, "%s: %s: %s", tmp, failed, e ? strerror(e) : "no reason given");
+    }
     if (rename(tmp, path) != 0) {
         int e = errno;
         remove(tmp);

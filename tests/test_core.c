@@ -1394,6 +1394,7 @@ static void test_atomic_write(void)
     fsync_fail = 1;
     CHECK(gan_save(g, path, &err) == GAN_ERR_IO && !file_exists(tmp), "a failed sync: code %d, .tmp %s", err.code,
           file_exists(tmp) ? "left behind" : "removed");
+    CHECK(strstr(err.message, "fsync") && strstr(err.message, strerror(EIO)), "a failed sync says so: %s", err.message);
     fsync_fail = 0;
     after = file_bytes(path, &n_after);
     CHECK(before && after && n_before == n_after && !memcmp(before, after, n_before),
