@@ -3942,22 +3942,44 @@ int gan_write_file_atomic(const char *path, const void *data, size_t n, gan_erro
     return GAN_OK;
 }
 
-/* Serialises into one buffer, then writes it atomically. */
-static int gan__save_file(const gan *g, const char *path, int generator_only, gan_error *err)
+/* Every file save: encode into one buffer (a first call with no buffer gives the size), then
+   write it atomically. An encoder returns 0 when it fails (the generator export, for one,
+   builds the averaged generator, which may find no memory); nothing is written then. */
+typedef size_t (*gan__encoder)(const void *object, void *buf, size_t size, gan_error *err);
+
+static int gan__save_encoded(const char *path, gan__encoder encode, const void *object, gan_error *err)
 {
-    size_t n = generator_only ? gan_save_generator_memory(g, NULL, 0, err) : gan_save_memory(g, NULL, 0, err);
-    void *buf = gan__alloc(n, err, "save buffer");
+    gan_error local;
+    size_t n;
+    void *buf;
     int rc;
-    if (!buf) return err ? err->code : GAN_ERR_MEMORY;
-    if (generator_only) gan_save_generator_memory(g, buf, n, err);
-    else gan_save_memory(g, buf, n, err);
-    rc = gan_write_file_atomic(path, buf, n, err);
+    if (!err) err = &local;
+    if ((n = encode(object, NULL, 0, err)) == 0) return err->code;
+    if (!(buf = gan__alloc(n, err, "save buffer"))) return err->code;
+    rc = encode(object, buf, n, err) == n ? gan_write_file_atomic(path, buf, n, err) : err->code;
     GAN_FREE(buf);
     return rc;
 }
 
-int gan_save(const gan *g, const char *path, gan_error *err)           { return gan__save_file(g, path, 0, err); }
-int gan_save_generator(const gan *g, const char *path, gan_error *err) { return gan__save_file(g, path, 1, err); }
+static size_t gan__encode_full(const void *g, void *buf, size_t size, gan_error *err)
+{
+    return gan_save_memory((const gan *)g, buf, size, err);
+}
+
+static size_t gan__encode_generator(const void *g, void *buf, size_t size, gan_error *err)
+{
+    return gan_save_generator_memory((const gan *)g, buf, size, err);
+}
+
+int gan_save(const gan *g, const char *path, gan_error *err)
+{
+    return gan__save_encoded(path, gan__encode_full, g, err);
+}
+
+int gan_save_generator(const gan *g, const char *path, gan_error *err)
+{
+    return gan__save_encoded(path, gan__encode_generator, g, err);
+}
 
 gan *gan_load(const char *path, gan_error *err)
 {
@@ -4013,17 +4035,14 @@ gan_model *gan_model_load_memory(const void *buf, size_t size, gan_error *err)
 }
 
 #ifndef GAN_NO_STDIO
+static size_t gan__encode_model(const void *m, void *buf, size_t size, gan_error *err)
+{
+    return gan_model_save_memory((const gan_model *)m, buf, size, err);
+}
+
 int gan_model_save(const gan_model *m, const char *path, gan_error *err)
 {
-    size_t n = gan_model_save_memory(m, NULL, 0, err);
-    void *buf;
-    int rc;
-    if (n == 0) return err ? err->code : GAN_ERR_ARGUMENT;
-    if (!(buf = gan__alloc(n, err, "save buffer"))) return err ? err->code : GAN_ERR_MEMORY;
-    gan_model_save_memory(m, buf, n, err);
-    rc = gan_write_file_atomic(path, buf, n, err);
-    GAN_FREE(buf);
-    return rc;
+    return gan__save_encoded(path, gan__encode_model, m, err);
 }
 
 gan_model *gan_model_load(const char *path, gan_error *err)

@@ -1198,6 +1198,12 @@ static void test_hostile_files(void)
     gan_free(g);
 }
 
+/* The bytes of a file, malloc'd; NULL if it cannot be read. */
+static unsigned char *file_bytes(const char *path, size_t *size)
+{
+    return (unsigned char *)gan_read_file(path, (size_t)1 << 30, size, NULL);
+}
+
 /* Polyak averaging (cfg.g_average): the average follows avg = a avg + (1 - a) G after every G
    update and leaves training as it was; the sampling generator, gan_generate and the export
    carry it, with BatchNorm statistics that are the plain mean of those of 64 noise batches
@@ -1282,6 +1288,39 @@ static void test_average(void)
             gan_sampler_free(smp);
             free(gbuf);
         }
+        {   /* Saving the export builds the averaged generator, which allocates. Each allocation
+               of gan_save_generator failing in turn must fail the save with GAN_ERR_MEMORY
+               and leave the export already there as it was. */
+            char path[160];
+            unsigned char *good, *now;
+            size_t n_good = 0, n_now = 0;
+            int fails, wrong = 0, changed = 0, done = 0;
+            snprintf(path, sizeof path, "%s/average.gen", tmpdir);
+            CHECK(gan_save_generator(g, path, &err) == GAN_OK, "gan_save_generator: %s", err.message);
+            good = file_bytes(path, &n_good);
+            train(g, 1);    /* so that a save that got through would change the file */
+            for (fails = 0; !done && fails < 100; fails++) {
+                int rc;
+                alloc_fail_at = alloc_count + fails;
+                rc = gan_save_generator(g, path, &err);
+                alloc_fail_at = -1;
+                if (rc == GAN_OK) { done = 1; break; }
+                wrong += rc != GAN_ERR_MEMORY;
+                now = file_bytes(path, &n_now);
+                changed += !now || n_now != n_good || memcmp(now, good, n_good) != 0;
+                free(now);
+            }
+            CHECK(done && fails > 1 && wrong == 0 && changed == 0,
+                  "gan_save_generator under failing allocations: %d failed saves, %d wrong codes, %d changed "
+                  "the file", fails, wrong, changed);
+            {
+                gan_sampler *smp = gan_sampler_load(path, 1, &err);
+                CHECK(smp != NULL, "the export saved after the failures does not load: %s", err.message);
+                gan_sampler_free(smp);
+            }
+            free(good);
+            remove(path);
+        }
         gan_model_free(S);
     }
     S = gan_sampling_generator(plain, &err);   /* without averaging: a copy of G */
@@ -1365,12 +1404,6 @@ int fsync(int fd)
     fsync_size = fstat(fd, &st) == 0 ? (long)st.st_size : -1;
     if (fsync_fail) { errno = EIO; return -1; }
     return 0;
-}
-
-/* The bytes of a file, malloc'd; NULL if it cannot be read. */
-static unsigned char *file_bytes(const char *path, size_t *size)
-{
-    return (unsigned char *)gan_read_file(path, (size_t)1 << 30, size, NULL);
 }
 
 static void test_atomic_write(void)
