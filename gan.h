@@ -757,25 +757,31 @@ static int gan__layer_check(const gan_layer *l, int in, int index, int *out, gan
 /* Checks every layer and counts the model's buffers in floats: parameters (and as many
    gradients), running statistics, and the work area (activations, caches, two scratch
    buffers of the widest layer). Each term is below 2^20 * 2^20 or 2^16 * 2^20 and there
-   are at most 256 layers, so the sums fit in 64 bits; GAN_MAX_ALLOC then caps them. */
+   are at most 256 layers, so the sums fit in 64 bits, even where size_t has 32; each must
+   then fit in GAN_MAX_ALLOC bytes. The work area holds max_batch rows of the input, so every
+   batch-sized buffer of a model or trainer fits in GAN_MAX_ALLOC too. */
 static int gan__model_sizes(int input_dim, const gan_layer *layers, int n_layers, int max_batch, size_t *n_params,
                             size_t *n_state, size_t *n_work, int *max_width, gan_error *err)
 {
+    const uint64_t cap = GAN_MAX_ALLOC / sizeof(float), batch = (uint64_t)max_batch;
+    uint64_t params = 0, state = 0, work = 0;
     int i, width = input_dim;
-    *n_params = *n_state = *n_work = 0;
     *max_width = input_dim;
     for (i = 0; i < n_layers; i++) {
         int out = 0;
         if (gan__layer_check(&layers[i], width, i, &out, err)) return err ? err->code : GAN_ERR_ARGUMENT;
-        if (layers[i].kind == GAN_DENSE) *n_params += (size_t)width * out + out;
-        if (layers[i].kind == GAN_BATCHNORM) { *n_params += 2 * (size_t)out; *n_state += 2 * (size_t)out; }
-        *n_work += (size_t)max_batch * out;                                            /* y */
-        if (layers[i].kind == GAN_BATCHNORM) *n_work += (size_t)max_batch * out + out;  /* x_hat, inv_std */
-        if (layers[i].kind == GAN_DROPOUT) *n_work += (size_t)max_batch * out;          /* mask */
+        if (layers[i].kind == GAN_DENSE) params += (uint64_t)width * out + out;
+        if (layers[i].kind == GAN_BATCHNORM) { params += 2 * (uint64_t)out; state += 2 * (uint64_t)out; }
+        work += batch * out;                                            /* y */
+        if (layers[i].kind == GAN_BATCHNORM) work += batch * out + out; /* x_hat, inv_std */
+        if (layers[i].kind == GAN_DROPOUT) work += batch * out;         /* mask */
         width = out;
         if (width > *max_width) *max_width = width;
     }
-    *n_work += 2 * (size_t)max_batch * *max_width;
+    work += 2 * batch * (uint64_t)*max_width;
+    if (params > cap || state > cap || work > cap)
+        return gan__fail(err, GAN_ERR_MEMORY, "model needs more than GAN_MAX_ALLOC bytes");
+    *n_params = (size_t)params; *n_state = (size_t)state; *n_work = (size_t)work;
     return GAN_OK;
 }
 
@@ -799,10 +805,6 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
     }
     if (gan__model_sizes(input_dim, layers, n_layers, max_batch, &n_params, &n_state, &n_work, &max_width, err))
         return NULL;
-    if (n_work > GAN_MAX_ALLOC / sizeof(float) || n_params > GAN_MAX_ALLOC / sizeof(float)) {
-        gan__fail(err, GAN_ERR_MEMORY, "model needs more than GAN_MAX_ALLOC bytes");
-        return NULL;
-    }
 
     m = (gan_model *)gan__alloc(sizeof *m, err, "model");
     if (!m) return NULL;
