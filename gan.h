@@ -3281,8 +3281,9 @@ static void gan__joint_backward(gan *g)
 }
 
 /* A G step and then a D step on its fakes, as gan__g_update and then gan__d_update with
-   fake_done compute them, with D's passes joint (see gan__joint). Both losses are checked
-   before either model moves. */
+   fake_done compute them, with D's passes joint (see gan__joint). G's loss is checked before
+   anything moves; when only D's is not finite, G's update goes through, as it would have in
+   the two steps written out, and D's is refused. */
 static int gan__joint_step(gan *g, gan_stats *st, gan_error *err)
 {
     const gan_train_config *c = &g->cfg;
@@ -3299,15 +3300,22 @@ static int gan__joint_step(gan *g, gan_stats *st, gan_error *err)
     g->D->batch = 0;    /* D's own buffers hold no forward pass of this step */
     g_loss = gan__loss_g(c->loss, logit, B, 1.0f, grad, 1);
     if (!isfinite(g_loss)) return gan__nonfinite(g, "generator", g_loss, err);
+    if (st) st->g_loss = g_loss;
     loss_fake = gan__loss_d(c->loss, logit, B, 0, 0, c->d_loss_scale, grad + B, 1);
     d_fake = gan__mean_output(c->loss, logit, B);
     loss_real = gan__loss_d(c->loss, logit + B, B, 1, c->real_label, c->d_loss_scale, grad + 2 * B, 1);
     d_real = gan__mean_output(c->loss, logit + B, B);
     d_loss = c->d_loss_scale * (loss_real + loss_fake);
-    if (!isfinite(d_loss)) return gan__nonfinite(g, "discriminator", d_loss, err);
-    if (st) { st->g_loss = g_loss; st->d_loss = d_loss; st->d_real = d_real; st->d_fake = d_fake; }
 
+    /* Each row of the backward pass depends on its own row alone, so the G step's rows are
+       right even when the D step's hold NaNs. */
     gan__joint_backward(g);
+    if (!isfinite(d_loss)) {
+        gan__g_descend(g);
+        gan__keep_state(g);     /* G's update, running statistics included, stands */
+        return gan__nonfinite(g, "discriminator", d_loss, err);
+    }
+    if (st) { st->d_loss = d_loss; st->d_real = d_real; st->d_fake = d_fake; }
     gan__d_descend(g);
     gan__g_descend(g);
     return GAN_OK;

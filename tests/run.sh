@@ -7,6 +7,7 @@ set -u
 cd "$(dirname "$0")/.."
 CC=${CC:-cc}
 OUT=build/tests
+rm -rf "$OUT"   # nothing from an earlier run (a binary whose build failed, a demo's output) may count
 mkdir -p "$OUT"
 WARN="-std=c99 -Wall -Wextra -pedantic -Werror"
 # Every tests/test_*.c is a test program.
@@ -23,10 +24,13 @@ build() { # name, command...
     if "$@" >"$OUT/$name.log" 2>&1; then pass; else fail "$name"; cat "$OUT/$name.log"; fi
 }
 
-# A test program adds its own counts; a crash or a non-zero exit counts as one more failure.
+# A test program adds its own counts; a crash, a non-zero exit or a hang (15 minutes, where
+# coreutils' timeout is installed) counts as one more failure.
+LIMIT=
+command -v timeout >/dev/null 2>&1 && LIMIT="timeout 900"
 run() { # label, command...
     label=$1; shift
-    "$@" >"$OUT/$label.out" 2>&1
+    $LIMIT "$@" >"$OUT/$label.out" 2>&1
     rc=$?
     grep -v '^[0-9]* passed, [0-9]* failed$' "$OUT/$label.out" | grep '^FAIL' | sed "s|^|[$label] |"
     line=$(grep '^[0-9]* passed, [0-9]* failed$' "$OUT/$label.out" | tail -n 1)
@@ -44,6 +48,29 @@ for t in $TESTS; do
     build "$t-asan" $CC $SAN $WARN -Itests -o "$OUT/$t-asan" "tests/$t.c" -lm -lpthread &&
         ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 run "$t (asan+ubsan)" "$OUT/$t-asan"
 done
+
+# The plain C build (GAN_NO_SIMD: the reference loops, one thread, no joint pass): gradients,
+# optimizers, checkpoints and the limits on the readable path. And the core tests with the
+# machine's vector width, where the optimizers' scalar tails are longest.
+for t in test_core test_limits; do
+    build "$t-plain" $CC -O2 -DGAN_NO_SIMD $WARN -Itests -o "$OUT/$t-plain" "tests/$t.c" -lm -lpthread &&
+        run "$t (GAN_NO_SIMD)" "$OUT/$t-plain"
+done
+if $CC -march=native -E -x c /dev/null >/dev/null 2>&1; then
+    build "test_core-native" $CC -O2 -march=native $WARN -Itests -o "$OUT/test_core-native" tests/test_core.c -lm -lpthread &&
+        run "test_core (-march=native)" "$OUT/test_core-native"
+fi
+
+# A 32-bit build, where size_t has 32 bits (SSE arithmetic: x87's excess precision would make
+# float results differ from what the tests compute), when the compiler can link one.
+if echo 'int main(void){return 0;}' | $CC -m32 -x c -o "$OUT/m32-probe" - >/dev/null 2>&1; then
+    for t in test_core test_limits; do
+        build "$t-m32" $CC -m32 -msse2 -mfpmath=sse -O2 $WARN -Itests -o "$OUT/$t-m32" "tests/$t.c" -lm -lpthread &&
+            run "$t (-m32)" "$OUT/$t-m32"
+    done
+else
+    echo "SKIP 32-bit build: $CC cannot link with -m32 (Debian: gcc-multilib)"
+fi
 
 # The fast kernels on plain C arrays of 4 floats, the fallback where no vector unit is known;
 # on x86-64 the builds above run SSE2.

@@ -641,10 +641,24 @@ static void test_trainer_gradients(void)
 
 /* ---- 2. optimizers ------------------------------------------------------------------ */
 
-#define NW 4
-static const float w0[NW] = { 0.5f, -1.25f, 2.0f, 0.0f };
-static const float g1[NW] = { 0.3f, -2.0f, 0.0f, 1e-3f };
-static const float g2[NW] = { -0.7f, 1.5f, 0.25f, 1e-3f };
+/* 21 weights: one AVX-512 vector and a scalar tail of 5, two AVX2 vectors and 5, five SSE2 or
+   NEON vectors and 1, so that every build runs both the vector loop and the scalar tail of
+   each optimizer. The first four are picked by hand (a zero gradient, a zero weight, a tiny
+   gradient); fill_optim_inputs spreads the rest over [-2, 2]. */
+#define NW 21
+static float w0[NW] = { 0.5f, -1.25f, 2.0f, 0.0f };
+static float g1[NW] = { 0.3f, -2.0f, 0.0f, 1e-3f };
+static float g2[NW] = { -0.7f, 1.5f, 0.25f, 1e-3f };
+
+static void fill_optim_inputs(void)
+{
+    int k;
+    for (k = 4; k < NW; k++) {
+        w0[k] = 2.0f * (float)sin(1.7 * k);
+        g1[k] = 2.0f * (float)cos(2.3 * k);
+        g2[k] = (float)sin(0.9 * k) - 0.5f;
+    }
+}
 
 /* Runs two steps of cfg from w0 with gradients g1 then g2 and compares each step with
    want1 and want2 (computed in double from the formula). Tolerance: float rounding of
@@ -671,6 +685,7 @@ static void test_optimizers(void)
     double w1[NW], w2[NW], m[NW], v[NW];
     gan_optim_config c;
     int k, t;
+    fill_optim_inputs();
 
     /* constructors carry the documented defaults */
     c = gan_rmsprop_tf(1e-3f);
@@ -1649,12 +1664,14 @@ static int data_nan(void *user, float *out, int n, gan_rng *rng)
 /* Training-mode forward passes move BatchNorm's running statistics. An update refused for a
    non-finite loss must put them back, or a NaN in the data would stay in the model. Cases:
    real data with a NaN (D's loss); a NaN bias in G's last layer (G's loss); the PyTorch-GAN
-   order with D's joint pass (G with BatchNorm, a pure D). */
+   order (G with BatchNorm, a pure D: D's joint pass where it runs) with a NaN in the real
+   data, where the G step comes first and stands, exactly as gan_g_step on the same noise
+   leaves it, and only the D step is refused, with or without the joint pass. */
 static void test_nonfinite_state(void)
 {
     int kind;
     for (kind = 0; kind < 3; kind++) {
-        gan *g = make_gan(MODE_ALG1, 4);
+        gan *g = make_gan(MODE_ALG1, 4), *twin = NULL;
         gan_model *G, *D;
         gan_error err;
         float z[5 * 3], *gp, *dp, *gs, *ds;
@@ -1668,7 +1685,11 @@ static void test_nonfinite_state(void)
             dl[0] = gan_dense(8); dl[1] = gan_leaky_relu(0.2f); dl[2] = gan_dense(1);
             cfg.g_first = 1;
             g = gan_new(new_model(3, gl, 4, 5, 31), new_model(2, dl, 3, 5, 32), &o, &o, &cfg, 33, &err);
-            if (!g) { CHECK(0, "nonfinite state: gan_new: %s", err.message); return; }
+            twin = gan_new(new_model(3, gl, 4, 5, 31), new_model(2, dl, 3, 5, 32), &o, &o, &cfg, 33, &err);
+            if (!g || !twin) { CHECK(0, "nonfinite state: gan_new: %s", err.message); return; }
+            train(twin, 3);
+            gan_sample_noise(twin, z, 5);   /* the noise gan_train_step draws first */
+            CHECK(gan_g_step(twin, z, NULL, &err) == GAN_OK, "nonfinite state: the twin's G step: %s", err.message);
         }
         train(g, 3);
         G = gan_generator(g); D = gan_discriminator(g);
@@ -1680,6 +1701,15 @@ static void test_nonfinite_state(void)
             rc = gan_g_step(g, z, NULL, &err);
         } else rc = gan_train_step(g, data_nan, NULL, NULL, &err);
         CHECK(rc == GAN_ERR_NONFINITE, "nonfinite state, case %d: code %d (%s)", kind, rc, err.message);
+        if (twin) {     /* G's update stands: compare it with the twin's, then D as below */
+            CHECK(memcmp(gp, G->params, G->n_params * sizeof(float)) != 0 &&
+                  memcmp(twin->G->params, G->params, G->n_params * sizeof(float)) == 0 &&
+                  memcmp(twin->G->state, G->state, G->n_state * sizeof(float)) == 0,
+                  "nonfinite state, case 2: G's step is not the one gan_g_step takes");
+            memcpy(gp, G->params, G->n_params * sizeof(float));
+            memcpy(gs, G->state, G->n_state * sizeof(float));
+            gan_free(twin);
+        }
         CHECK(G->n_state > 0 && memcmp(gp, G->params, G->n_params * sizeof(float)) == 0 &&
               memcmp(dp, D->params, D->n_params * sizeof(float)) == 0 &&
               memcmp(gs, G->state, G->n_state * sizeof(float)) == 0 &&
@@ -1821,6 +1851,12 @@ static void test_arguments(void)
     CHECK(!gan_model_new(2, l, 0, 4, &err) && message_names(&err, "n_layers"), "n_layers 0: %s", err.message);
     CHECK(!gan_model_new(2, NULL, 3, 4, &err) && message_names(&err, "n_layers"), "layers NULL: %s", err.message);
     CHECK(!gan_model_new(2, l, 3, 0, &err) && message_names(&err, "max_batch"), "max_batch 0: %s", err.message);
+    /* 2^16 x 2^16 weights, and 2^16 rows of a 2^16-wide layer: each count is 2^32 floats and
+       more, which a 32-bit size_t would wrap to a small number */
+    CHECK(!gan_model_new(1 << 16, (bad = gan_dense(1 << 16), &bad), 1, 1, &err) && err.code == GAN_ERR_MEMORY &&
+          message_names(&err, "GAN_MAX_ALLOC"), "2^32 weights: %s", err.message);
+    CHECK(!gan_model_new(1, (bad = gan_dense(1 << 16), &bad), 1, 1 << 16, &err) && err.code == GAN_ERR_MEMORY &&
+          message_names(&err, "GAN_MAX_ALLOC"), "2^16 rows of 2^16: %s", err.message);
     bad = l[0]; bad.kind = 42;
     CHECK(!gan_model_new(2, &bad, 1, 4, &err) && message_names(&err, "kind"), "layer kind 42: %s", err.message);
     CHECK(!gan_model_new(2, (bad = gan_dense(0), &bad), 1, 4, &err) && message_names(&err, "units"), "units 0: %s",

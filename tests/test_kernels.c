@@ -16,7 +16,12 @@
    odd, exactly +-1 past 9.1 and NaN for NaN; a training step allocates nothing.
 
    Built by tests/run.sh as every test, and once more with -march=native so that the
-   AVX-512 / AVX2 / NEON kernels are the ones tested on a machine that has them. */
+   AVX-512 / AVX2 / NEON kernels are the ones tested on a machine that has them. Under
+   GAN_NO_SIMD there are no fast kernels to compare: test_core and test_limits cover that
+   build. */
+#ifdef GAN_NO_SIMD
+#error "test_kernels compares the fast kernels with the reference loops; build it without GAN_NO_SIMD"
+#endif
 #include <stdlib.h>
 
 /* Every allocation gan.h makes is counted: a training step must make none. */
@@ -179,15 +184,9 @@ static void check_shape(gan_rng *r, int B, int I, int O, const char *what)
     gan__dense_forward_ref(y_ref, x, W, b, B, I, O);
     gan__dense_backward_input_ref(dx_ref, dy, W, B, I, O);
     gan__dense_backward_params_ref(dW_ref, db_ref, dy, x, B, I, O, 1);
-#ifndef GAN_NO_SIMD
     gan__dense_forward_fast(y_fast, x, W, b, B, I, O, 0, O);
     gan__dense_backward_input_fast(dx_fast, dy, W, B, I, O, 0, I);
     gan__dense_backward_params_fast(dW_fast, db_fast, dy, x, B, B, I, O, 0, O, 1);
-#else
-    gan__dense_forward_ref(y_fast, x, W, b, B, I, O);
-    gan__dense_backward_input_ref(dx_fast, dy, W, B, I, O);
-    gan__dense_backward_params_ref(dW_fast, db_fast, dy, x, B, I, O, 1);
-#endif
     ratio = worst_ratio(y_fast, y_ref, sy, (size_t)B * O, I + 1);
     CHECK(ratio <= 1, "%s forward B=%d I=%d O=%d: error %.3g x the bound", what, B, I, O, ratio);
     ratio = worst_ratio(dx_fast, dx_ref, sx, (size_t)B * I, O);
@@ -269,7 +268,6 @@ static void check_threads(gan_model *m, gan_rng *r, int B, int I, int O)
    bits, as GAN_THREADS may cut the columns anywhere a tile ends. */
 static void check_column_slices(gan_rng *r, int B, int I, int O)
 {
-#ifndef GAN_NO_SIMD
     float *x = random_floats(r, (size_t)B * I), *W = random_floats(r, (size_t)I * O);
     float *b = random_floats(r, (size_t)O), *dy = random_floats(r, (size_t)B * O);
     float *out[2][4];
@@ -292,9 +290,6 @@ static void check_column_slices(gan_rng *r, int B, int I, int O)
     CHECK(same, "B=%d I=%d O=%d: one call and one call per column do not give the same bits", B, I, O);
     for (t = 0; t < 2; t++) { free(out[t][0]); free(out[t][1]); free(out[t][2]); free(out[t][3]); }
     free(x); free(W); free(b); free(dy);
-#else
-    (void)r; (void)B; (void)I; (void)O;
-#endif
 }
 
 /* gan__slice: the parts cover [0, n) in order without gaps or overlaps, cut at multiples of
