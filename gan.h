@@ -3536,6 +3536,26 @@ static void gan__get_rng(gan__reader *r, gan_rng *g)
     g->has_spare = gan__get_u32(r) != 0; g->spare = gan__get_f32(r);
 }
 
+/* What a loaded state must satisfy beyond its layout, so that a file gan.h did not write
+   cannot turn into NaNs a step later: every float finite, variances not negative, PCG's
+   increment odd (gan_rng_seed makes it so; an even one shortens the period), and an
+   optimizer's step count far from wrapping around to 0 (which would divide by 1 - b1^0). */
+static int gan__finite(const float *x, size_t n)
+{
+    size_t k;
+    for (k = 0; k < n; k++) if (!isfinite(x[k])) return 0;
+    return 1;
+}
+
+static int gan__nonnegative(const float *x, size_t n)
+{
+    size_t k;
+    for (k = 0; k < n; k++) if (!(x[k] >= 0)) return 0;
+    return 1;
+}
+
+static int gan__rng_valid(const gan_rng *g) { return (g->inc & 1) && isfinite(g->spare); }
+
 /* Model: architecture, parameters, running statistics, generator state. */
 static void gan__put_model(gan__writer *w, const gan_model *m)
 {
@@ -3622,6 +3642,21 @@ static gan_model *gan__get_model(gan__reader *r, const char *which, gan_error *e
         gan_model_free(m);
         return NULL;
     }
+    {
+        const char *bad = NULL;
+        int l;
+        if (!gan__finite(m->params, m->n_params)) bad = "a parameter is NaN or infinite";
+        else if (!gan__finite(m->state, m->n_state)) bad = "a running statistic is NaN or infinite";
+        else if (!gan__rng_valid(&m->rng)) bad = "invalid generator state";
+        for (l = 0; !bad && l < m->n_layers; l++)
+            if (m->layers[l].spec.kind == GAN_BATCHNORM && !gan__nonnegative(m->layers[l].run_var, (size_t)m->layers[l].out))
+                bad = "a running variance is negative";
+        if (bad) {
+            gan__fail(err, GAN_ERR_FORMAT, "%s: %s", which, bad);
+            gan_model_free(m);
+            return NULL;
+        }
+    }
     return m;
 }
 
@@ -3660,11 +3695,20 @@ static gan_optim *gan__get_optim(gan__reader *r, size_t n_expected, const char *
         return NULL;
     }
     if (n > (r->size - r->pos) / 8) { gan__fail(err, GAN_ERR_FORMAT, "%s: file ends inside the optimizer", which); return NULL; }
+    if (t > (uint64_t)1 << 62) {
+        gan__fail(err, GAN_ERR_FORMAT, "%s: optimizer step count %llu out of range", which, (unsigned long long)t);
+        return NULL;
+    }
     o = gan_optim_new(&c, (size_t)n, err);
     if (!o) return NULL;
     o->t = t;
     gan__get_floats(r, o->m, o->n);
     gan__get_floats(r, o->v, o->n);
+    if (!gan__finite(o->m, o->n) || !gan__finite(o->v, o->n) || !gan__nonnegative(o->v, o->n)) {
+        gan__fail(err, GAN_ERR_FORMAT, "%s: an optimizer moment is NaN, infinite or (a mean square) negative", which);
+        gan_optim_free(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -3790,8 +3834,10 @@ gan *gan_load_memory(const void *buf, size_t size, gan_error *err)
     }
     if (!(g = gan__new(G, D, og, od, &cfg, err))) goto fail;
     if (g->g_avg) gan__get_floats(&r, g->g_avg, G->n_params);
-    if (r.short_read || r.pos != r.size) {
-        gan__fail(err, GAN_ERR_FORMAT, "checkpoint: %s", r.short_read ? "file ends early" : "unexpected bytes at the end");
+    if (r.short_read || r.pos != r.size || !gan__rng_valid(&rng) || (g->g_avg && !gan__finite(g->g_avg, G->n_params))) {
+        gan__fail(err, GAN_ERR_FORMAT, "checkpoint: %s",
+                  r.short_read ? "file ends early" : r.pos != r.size ? "unexpected bytes at the end"
+                  : !gan__rng_valid(&rng) ? "invalid generator state" : "an averaged parameter is NaN or infinite");
         gan_free(g);
         return NULL;
     }

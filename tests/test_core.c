@@ -1086,6 +1086,7 @@ static void test_hostile_files(void)
     {
         const uint64_t nan = fbits(NAN), inf = fbits(INFINITY);
         const uint64_t gcount = G + 12 + 28 * 4, dcount = D + 12 + 28 * 7;
+        const uint64_t gparams = gcount + 16, gstate = gparams + 4 * Gm->n_params;
         const hostile_edit e[] = {
             { 12, 4, 0, "z_dim 0" }, { 12, 4, 0x7fffffff, "z_dim huge" }, { 16, 4, 7, "noise kind 7" },
             { 20, 4, 0, "batch 0" }, { 20, 4, 0xffffffffu, "batch -1" }, { 20, 4, 9, "batch above max_batch" },
@@ -1123,6 +1124,18 @@ static void test_hostile_files(void)
             { OG + 36, 8, 0, "G optimizer n 0" }, { OG + 36, 8, (uint64_t)1 << 62, "G optimizer n 2^62" },
             { OG + 36, 8, Gm->n_params + 1, "G optimizer n + 1" }, { OD, 4, 99, "D optimizer kind 99" },
             { OD + 24, 4, nan, "D eps NaN" }, { OD + 36, 8, ~(uint64_t)0, "D optimizer n -1" },
+            /* states that load into NaNs a step later: the trainer's generator (inc, spare), G's
+               weights, running statistics and generator, D's weights, the optimizers' step
+               count and moments */
+            { 76, 8, 2, "trainer rng increment even" }, { 88, 4, nan, "trainer rng spare NaN" },
+            { gparams, 4, nan, "G weight NaN" }, { gparams + 4 * 3, 4, inf, "G weight inf" },
+            { gstate, 4, nan, "G running mean NaN" }, { gstate + 4 * 8, 4, fbits(-1), "G running variance -1" },
+            { gstate + 4 * Gm->n_state + 8, 8, 4, "G rng increment even" },
+            { dcount + 16, 4, fbits(-INFINITY), "D weight -inf" },
+            { OG + 28, 8, ~(uint64_t)0, "G optimizer step count 2^64 - 1" },
+            { OG + 28, 8, ((uint64_t)1 << 62) + 1, "G optimizer step count 2^62 + 1" },
+            { OG + 44, 4, nan, "G Adam m NaN" }, { OG + 44 + 4 * Gm->n_params, 4, fbits(-1), "G Adam v -1" },
+            { OD + 44 + 4 * Dm->n_params, 4, inf, "D Adam v inf" },
         };
         corruption_suite("checkpoint", buf, size, 1);
         hostile_suite("checkpoint", buf, size, 1, e, (int)(sizeof e / sizeof e[0]));
