@@ -1962,6 +1962,116 @@ static void test_arguments(void)
     gan_free(g);
 }
 
+/* ---- 11. initialisers, noise and clipping -------------------------------------------- */
+
+/* Sample moments of n floats. */
+static void moments(const float *x, size_t n, double *mean, double *sd, float *lo, float *hi)
+{
+    double s = 0, ss = 0;
+    size_t k;
+    *lo = *hi = x[0];
+    for (k = 0; k < n; k++) {
+        s += x[k]; ss += (double)x[k] * x[k];
+        if (x[k] < *lo) *lo = x[k];
+        if (x[k] > *hi) *hi = x[k];
+    }
+    *mean = s / (double)n;
+    *sd = sqrt(ss / (double)n - *mean * *mean);
+}
+
+/* Each initialiser on a 200 -> 300 dense layer (60,000 weights): PyTorch's U(-1/sqrt(200),
+   1/sqrt(200)) for W and b, Glorot's U(-a, a) with a = sqrt(6 / 500) and zero biases,
+   N(0, 0.02^2) and zero biases. A uniform U(-a, a) has standard deviation a / sqrt(3); over
+   60,000 draws the sample mean and deviation sit within 1-2% of a of theirs, and the extremes
+   within 0.1% of the bounds. BatchNorm starts at gamma 1, beta 0, mean 0, variance 1. */
+static void test_initialisers(void)
+{
+    gan_layer l[2];
+    gan_model *m;
+    gan_error err;
+    int scheme;
+    l[0] = gan_dense(300); l[1] = gan_batchnorm(1e-5f, 0.1f);
+    m = gan_model_new(200, l, 2, 4, &err);
+    if (!m) { CHECK(0, "initialisers: %s", err.message); return; }
+    for (scheme = 0; scheme < 3; scheme++) {
+        const float *W = gan_model_params(m), *b = W + 200 * 300, *gamma = b + 300, *beta = gamma + 300;
+        const double a = scheme == GAN_INIT_PYTORCH ? 1 / sqrt(200.0) : scheme == GAN_INIT_GLOROT ? sqrt(6 / 500.0) : 0;
+        double mean, sd, bmean, bsd;
+        float lo, hi, blo, bhi;
+        int k, bn_ok = 1;
+        gan_model_init(m, scheme, 0.02f, 7);
+        moments(W, 200 * 300, &mean, &sd, &lo, &hi);
+        moments(b, 300, &bmean, &bsd, &blo, &bhi);
+        for (k = 0; k < 300; k++)
+            bn_ok &= gamma[k] == 1 && beta[k] == 0 && m->layers[1].run_mean[k] == 0 && m->layers[1].run_var[k] == 1;
+        CHECK(bn_ok, "init scheme %d: BatchNorm does not start at gamma 1, beta 0, mean 0, variance 1", scheme);
+        if (scheme == GAN_INIT_NORMAL) {
+            CHECK(fabs(mean) < 0.0005 && fabs(sd - 0.02) < 0.0004 && blo == 0 && bhi == 0,
+                  "init normal(0.02): mean %.5f sd %.5f, biases [%g, %g]", mean, sd, (double)blo, (double)bhi);
+        } else {
+            CHECK(fabs(mean) < 0.01 * a && fabs(sd - a / sqrt(3.0)) < 0.01 * a && lo >= -a && hi <= a &&
+                  lo < -0.999 * a && hi > 0.999 * a,
+                  "init scheme %d: W in [%g, %g], mean %.5f, sd %.5f, want U(-%.5f, %.5f)", scheme, (double)lo,
+                  (double)hi, mean, sd, a, a);
+            if (scheme == GAN_INIT_PYTORCH)
+                CHECK(blo >= -a && bhi <= a && bsd > 0.4 * a, "init pytorch: biases in [%g, %g] sd %.4f, want U(-%.4f, %.4f)",
+                      (double)blo, (double)bhi, bsd, a, a);
+            else CHECK(blo == 0 && bhi == 0, "init glorot: biases not zero");
+        }
+    }
+    gan_model_free(m);
+}
+
+/* gan_sample_noise: U(-1, 1) or N(0, 1) per the configuration; and the generator's own
+   distributions: uniform on [0, 1), normal moments, gan_rng_below uniform on [0, n). */
+static void test_noise_and_rng(void)
+{
+    static float z[30000];
+    gan *g = make_gan(MODE_ALG1, 8);   /* normal noise, z_dim 3 */
+    gan_rng r;
+    double mean, sd, third = 0;
+    float lo, hi;
+    int counts[7] = { 0 }, k, worst = 0;
+    gan_sample_noise(g, z, 10000);
+    moments(z, 30000, &mean, &sd, &lo, &hi);
+    for (k = 0; k < 30000; k++) third += (double)z[k] * z[k] * z[k] / 30000;
+    CHECK(fabs(mean) < 0.03 && fabs(sd - 1) < 0.03 && fabs(third) < 0.1 && lo < -3.5 && hi > 3.5,
+          "normal noise: mean %.4f sd %.4f third moment %.4f range [%g, %g]", mean, sd, third, (double)lo, (double)hi);
+    gan_free(g);
+    g = make_gan(MODE_ALG1, 8);
+    g->cfg.noise = GAN_NOISE_UNIFORM;
+    gan_sample_noise(g, z, 10000);
+    moments(z, 30000, &mean, &sd, &lo, &hi);
+    CHECK(fabs(mean) < 0.02 && fabs(sd - 1 / sqrt(3.0)) < 0.01 && lo >= -1 && hi < 1 && lo < -0.999f && hi > 0.999f,
+          "uniform noise: mean %.4f sd %.4f range [%g, %g], want U(-1, 1)", mean, sd, (double)lo, (double)hi);
+    gan_free(g);
+    gan_rng_seed(&r, 11, 0);
+    for (k = 0; k < 30000; k++) z[k] = gan_rng_uniform(&r);
+    moments(z, 30000, &mean, &sd, &lo, &hi);
+    CHECK(fabs(mean - 0.5) < 0.01 && fabs(sd - 1 / sqrt(12.0)) < 0.01 && lo >= 0 && hi < 1,
+          "gan_rng_uniform: mean %.4f sd %.4f range [%g, %g]", mean, sd, (double)lo, (double)hi);
+    for (k = 0; k < 70000; k++) counts[gan_rng_below(&r, 7)]++;   /* an index past 6 would be caught by ASan */
+    for (k = 0; k < 7; k++) if (abs(counts[k] - 10000) > worst) worst = abs(counts[k] - 10000);
+    CHECK(worst < 500, "gan_rng_below(7): a count is %d away from 10,000 (5 sd is about 460)", worst);
+}
+
+/* WGAN: after every D update each of D's parameters lies in [-clip, clip], and training
+   pushes some to the bound (else the check would not be exercised). */
+static void test_clip(void)
+{
+    gan *g = make_gan(MODE_WGAN, 12);
+    const float c = g->cfg.clip;
+    const float *p = gan_model_params(g->D);
+    size_t k, n = gan_model_num_params(g->D), at_bound = 0, outside = 0;
+    train(g, 20);
+    for (k = 0; k < n; k++) {
+        outside += p[k] < -c || p[k] > c;
+        at_bound += p[k] == -c || p[k] == c;
+    }
+    CHECK(outside == 0 && at_bound > 0, "WGAN clip %g: %lu of %lu parameters outside, %lu at the bound", (double)c,
+          (unsigned long)outside, (unsigned long)n, (unsigned long)at_bound);
+}
+
 int main(void)
 {
     if (!mkdtemp(strcpy(tmpdir, "/tmp/gan_test_core_XXXXXX"))) { printf("FAIL mkdtemp\n"); return 1; }
@@ -1980,6 +2090,7 @@ int main(void)
             test_reused_fake_pass();
             test_joint_pass();
     /* 10 */ test_arguments();
+    /* 11 */ test_initialisers(); test_noise_and_rng(); test_clip();
     rmdir(tmpdir);
     return check_summary();
 }
