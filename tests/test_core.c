@@ -2070,6 +2070,7 @@ static void test_clip(void)
     }
     CHECK(outside == 0 && at_bound > 0, "WGAN clip %g: %lu of %lu parameters outside, %lu at the bound", (double)c,
           (unsigned long)outside, (unsigned long)n, (unsigned long)at_bound);
+    gan_free(g);
 }
 
 int main(void)
