@@ -1,4 +1,4 @@
-/* gan.h - v0.1 - train generative adversarial networks on the CPU in plain C99.
+/* gan.h - v0.2 - train generative adversarial networks on the CPU in plain C99.
 
    One file, no dependencies beyond libc and libm.
 
@@ -19,7 +19,9 @@
      GAN_NO_SIMD             run the plain reference loops for the dense layers and the
                              optimizers instead of the fast kernels (which use AVX-512,
                              AVX2+FMA or NEON when the compiler targets them, e.g. with
-                             -march=native, else SSE2 on x86-64, else blocked portable C)
+                             -march=native, else SSE2 on x86-64, else blocked portable C);
+                             also one thread (GAN_THREADS is ignored), tanhf and the scalar
+                             BCE gradient, and no joint pass of D (same results, slower)
      GAN_THREADS             share each large dense product, activation and BatchNorm
                              pass, and the trainer's optimizer steps, out among a pool of
                              POSIX threads per model, or per trainer: gan_new gives G and
@@ -180,7 +182,8 @@ GANDEF const float *gan_model_forward(gan_model *m, const float *x, int batch, i
    With GAN_GRAD_PARAMS the parameter gradients are *added* to the model's gradient buffer;
    with GAN_GRAD_PARAMS | GAN_GRAD_OVERWRITE they replace it: the same bits as
    gan_model_zero_grad and then GAN_GRAD_PARAMS, without the extra pass over the buffer.
-   If dx is not NULL, dLoss/d(input) (batch, input_dim) is written there. */
+   If dx is not NULL, dLoss/d(input) (batch, input_dim) is written there; it must not overlap
+   dy or the input of the forward pass. */
 enum { GAN_GRAD_PARAMS = 1, GAN_GRAD_OVERWRITE = 2 };
 GANDEF int gan_model_backward(gan_model *m, const float *dy, float *dx, int flags, gan_error *err);
 
@@ -194,12 +197,12 @@ GANDEF float *gan_model_grads(gan_model *m);    /* same layout as the parameters
 GANDEF void   gan_model_clip(gan_model *m, float c);  /* clamp every parameter to [-c, c] (WGAN) */
 /* How many threads m's layers may share their work with, the caller's included (the
    default is every processor online); returns the number in effect, which is always 1
-   unless gan.h was compiled with GAN_THREADS. Results do not depend on it. Each model
-   starts a pool of threads; gan_new has D share G's, so that the trainer keeps one thread
-   per processor (a job that finds the pool busy, G's and D's run from two threads at once,
-   runs on its caller's thread alone). After each shared job the pool's threads poll for
-   the next one for about 0.6 ms, yielding the processor to any other thread that can run,
-   before they sleep. */
+   unless gan.h was compiled with GAN_THREADS (and without GAN_NO_SIMD). Results do not
+   depend on it. Each model starts a pool of threads; gan_new has D share G's, so that the
+   trainer keeps one thread per processor (a job that finds the pool busy, G's and D's run
+   from two threads at once, runs on its caller's thread alone). After each shared job the
+   pool's threads poll for the next one for about 0.6 ms, yielding the processor to any
+   other thread that can run, before they sleep. */
 GANDEF int    gan_model_set_threads(gan_model *m, int n_threads);
 /* Layer i's output from the last forward, (batch, *width); NULL if i is out of range.
    D's hidden features, for instance, for plotting what D has learned. */
@@ -213,8 +216,10 @@ GANDEF const float *gan_model_layer_output(const gan_model *m, int i, int *width
      GAN_LOSS_MINIMAX        D: as above;                     G: log(1 - D(G(z)))  (the paper's)
      GAN_LOSS_WASSERSTEIN    D: -D(x) + D(G(z));              G: -D(G(z))
      GAN_LOSS_HINGE          D: relu(1 - D(x)) + relu(1 + D(G(z)));  G: -D(G(z))
-     GAN_LOSS_LEAST_SQUARES  D: (D(x) - 1)^2 + D(G(z))^2;     G: (D(G(z)) - 1)^2
-     GAN_LOSS_BOUNDARY_SEEKING D: BCE as above;  G: 0.5 * logit(G(z))^2  (continuous BGAN) */
+     GAN_LOSS_LEAST_SQUARES  D: (D(x) - t)^2 + D(G(z))^2;     G: (D(G(z)) - 1)^2
+     GAN_LOSS_BOUNDARY_SEEKING D: BCE as above;  G: 0.5 * l^2, l = D's logit on G(z)  (continuous BGAN)
+   t is the real label (cfg.real_label, 1 unless smoothed): BCE and least squares use it,
+   Wasserstein and hinge have no target. */
 enum {
     GAN_LOSS_NONSATURATING = 0,
     GAN_LOSS_MINIMAX,
@@ -327,7 +332,7 @@ GANDEF int gan_train_step(gan *g, gan_data_fn data, void *user, gan_stats *stats
    gan_g_step: one G update on noise z (batch, z_dim); D's parameters, gradients, running
    statistics and generator are left as they were. stats may be NULL; only the fields a
    step measures are written. */
-GANDEF void gan_sample_noise(gan *g, float *z, int n);
+GANDEF void gan_sample_noise(gan *g, float *z, int n);  /* n rows of noise into z (n, z_dim) */
 GANDEF int  gan_d_step(gan *g, const float *real, const float *z, gan_stats *stats, gan_error *err);
 GANDEF int  gan_g_step(gan *g, const float *z, gan_stats *stats, gan_error *err);
 
@@ -590,7 +595,8 @@ float gan_rng_normal(gan_rng *r)
     return radius * cosf(angle);
 }
 
-/* Lemire's rejection method: unbiased for any n. */
+/* Modulo with rejection (as PCG's pcg32_boundedrand_r): draws below 2^32 mod n are thrown
+   away, so that every residue is equally likely; unbiased for any n. */
 uint32_t gan_rng_below(gan_rng *r, uint32_t n)
 {
     uint32_t threshold = (uint32_t)(-n) % n;
@@ -1170,8 +1176,8 @@ static inline gan__vec gan__vselect_lt(gan__vec a, gan__vec b, gan__vec then, ga
     return _mm_or_ps(_mm_and_ps(lt, then), _mm_andnot_ps(lt, otherwise));
 }
 /* SSE2 has no rounding instruction: a round trip through int32 under the default rounding
-   mode (to nearest, ties to even) is exact for |a| < 2^31, and the tanh kernel rounds only
-   |a| <= 2 * 9.5 / ln2. */
+   mode (to nearest, ties to even) is exact for |a| < 2^31, and gan__vexp rounds only
+   |a| <= 88 / ln2. */
 static inline gan__vec gan__vround(gan__vec a) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(a)); }
 static inline gan__vec gan__vpow2(gan__vec n)
 {
@@ -1816,8 +1822,8 @@ static float gan__vbce_grad(const float *logit, int n, float t, float scale, flo
 
 /* Work shared among threads. A job is cut into `parts` slices of its outputs; run(job, part,
    parts) computes one slice. Under GAN_THREADS the model's threads take the parts (see the
-   pool below), otherwise they run here in turn. Each output is computed whole by one part,
-   in the same order as without the cut, so any cut gives the same bits. */
+   pool below); otherwise the caller runs the whole job as one part. Each output is computed
+   whole by one part, in the same order as without the cut, so any cut gives the same bits. */
 typedef void (*gan__part_fn)(const void *job, int part, int parts);
 
 /* [lo, hi): slice `part` of `parts` of n items, cut at multiples of `unit`. The slices
@@ -2047,7 +2053,7 @@ static void gan__pool_run(gan__pool *pool, gan__part_fn run, const void *j, int 
 }
 #endif
 
-/* Runs a job in `parts` parts: on the model's threads under GAN_THREADS, else here. */
+/* Runs a job in `parts` parts on the model's threads under GAN_THREADS, else here as one part. */
 static void gan__share(gan_model *m, gan__part_fn run, const void *job, int parts)
 {
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
@@ -2535,7 +2541,7 @@ static float gan__loss_d(int loss, const float *logit, int n, int real, float ta
             if (real) { value = l < 1 ? 1 - l : 0; dl = l < 1 ? -1.0f : 0; }
             else      { value = l > -1 ? 1 + l : 0; dl = l > -1 ? 1.0f : 0; }
             break;
-        case GAN_LOSS_LEAST_SQUARES: {  /* (D(x) - 1)^2 and D(G(z))^2 */
+        case GAN_LOSS_LEAST_SQUARES: {  /* (D(x) - target)^2 and D(G(z))^2 */
             const float d = l - (real ? target : 0);
             value = d * d;
             dl = 2 * d;
@@ -3091,7 +3097,7 @@ static void gan__noise(float *z, size_t count, int noise, gan_rng *rng)
 
 void gan_sample_noise(gan *g, float *z, int n)
 {
-    gan__noise(z, (size_t)n * g->cfg.z_dim, g->cfg.noise, &g->rng);
+    if (n > 0) gan__noise(z, (size_t)n * g->cfg.z_dim, g->cfg.noise, &g->rng);
 }
 
 /* BatchNorm's running statistics move in every training-mode forward pass. An update keeps
@@ -4196,7 +4202,7 @@ void gan_idx_free(gan_idx *idx)
 }
 
 #ifndef GAN_NO_STDIO
-/* Reads the file whole, then slides the data over the header: one allocation, no copy. */
+/* Reads the file whole, then moves the data down over the header: one allocation. */
 int gan_idx_load(const char *path, gan_idx *out, gan_error *err)
 {
     size_t size, header;
@@ -4374,15 +4380,17 @@ int gan_png_write_gray(const char *path, const unsigned char *pixels, int width,
 void gan_image_grid(unsigned char *dst, const float *images, int n, int h, int w, int rows, int cols, int pad,
                     float lo, float hi)
 {
-    const size_t H = (size_t)rows * h + (size_t)(rows + 1) * pad, W = (size_t)cols * w + (size_t)(cols + 1) * pad;
     const double scale = 255.0 / ((double)hi - lo);
+    size_t H, W;
     int i, y, x;
     if (!dst || h < 1 || w < 1 || rows < 1 || cols < 1 || pad < 0 || !(hi > lo)) return;
+    H = (size_t)rows * h + ((size_t)rows + 1) * pad;
+    W = (size_t)cols * w + ((size_t)cols + 1) * pad;
     memset(dst, 0, H * W);
     if (!images) return;
-    for (i = 0; i < n && i < rows * cols; i++) {
+    for (i = 0; i < n && (size_t)i < (size_t)rows * cols; i++) {
         const float *img = images + (size_t)i * h * w;
-        unsigned char *tile = dst + ((size_t)(i / cols) * (h + pad) + pad) * W + (size_t)(i % cols) * (w + pad) + pad;
+        unsigned char *tile = dst + ((size_t)(i / cols) * ((size_t)h + pad) + pad) * W + (size_t)(i % cols) * ((size_t)w + pad) + pad;
         for (y = 0; y < h; y++)
             for (x = 0; x < w; x++) {
                 const double v = floor(((double)img[(size_t)y * w + x] - lo) * scale + 0.5);

@@ -2037,6 +2037,10 @@ static void test_noise_and_rng(void)
     for (k = 0; k < 30000; k++) third += (double)z[k] * z[k] * z[k] / 30000;
     CHECK(fabs(mean) < 0.03 && fabs(sd - 1) < 0.03 && fabs(third) < 0.1 && lo < -3.5 && hi > 3.5,
           "normal noise: mean %.4f sd %.4f third moment %.4f range [%g, %g]", mean, sd, third, (double)lo, (double)hi);
+    z[0] = 42;
+    gan_sample_noise(g, z, -1);     /* a negative count draws nothing (it once wrapped to 2^64) */
+    gan_sample_noise(g, z, 0);
+    CHECK(z[0] == 42, "gan_sample_noise with n -1 or 0 wrote noise");
     gan_free(g);
     g = make_gan(MODE_ALG1, 8);
     g->cfg.noise = GAN_NOISE_UNIFORM;
