@@ -502,7 +502,11 @@ GANDEF double gan_inception_score(const float *probs, int n, int classes, int sp
 #ifndef GAN_MAX_ALLOC
 #define GAN_MAX_ALLOC ((size_t)1 << 31)
 #endif
+/* Threads run only with the fast kernels: GAN_NO_SIMD is the plain, one-thread reference. */
 #if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#define GAN__THREADED 1
+#endif
+#ifdef GAN__THREADED
 #include <pthread.h>
 #include <unistd.h>  /* sysconf: how many processors are online */
 #include <sched.h>   /* sched_yield: polling threads give way to any other that can run */
@@ -715,13 +719,13 @@ struct gan_model {
     gan_rng rng;            /* drives dropout */
     const float *input;     /* what the last forward ran on (batch, input_dim) */
     int batch, mode;        /* its batch size and mode; batch 0 = no forward yet */
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
     struct gan__pool *pool; /* the threads the layers (and the trainer) share work out to */
     int n_threads;          /* how many of them a job may use, the caller included */
 #endif
 };
 
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
 static struct gan__pool *gan__pool_new(gan_error *err);
 static int gan__pool_threads(const struct gan__pool *pool);
 static void gan__pool_release(struct gan__pool *pool);
@@ -861,7 +865,7 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
     m->scratch[1] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
     GAN_ASSERT(offset_p == n_params && offset_s == n_state && offset_w == n_work);
     m->output_dim = width;
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
     m->pool = gan__pool_new(err);
     if (!m->pool) { gan_model_free(m); return NULL; }
     m->n_threads = gan__pool_threads(m->pool);
@@ -875,7 +879,7 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
 void gan_model_free(gan_model *m)
 {
     if (!m) return;
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
     gan__pool_release(m->pool);
 #endif
     if (m->layers) GAN_FREE(m->layers);
@@ -1881,7 +1885,7 @@ static void gan__dense_part(const void *job, int part, int parts)
 #endif
 }
 
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
 /* A pool of worker threads, owned by one model or shared by a trainer's two. A job is cut into
    parts (a few per thread, largest first: gan__slice); the caller and the workers take parts
    in turn until none is left, and the caller waits only for parts already taken. A worker the
@@ -2056,7 +2060,7 @@ static void gan__pool_run(gan__pool *pool, gan__part_fn run, const void *j, int 
 /* Runs a job in `parts` parts on the model's threads under GAN_THREADS, else here as one part. */
 static void gan__share(gan_model *m, gan__part_fn run, const void *job, int parts)
 {
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
     if (parts > 1 && m->n_threads > 1) { gan__pool_run(m->pool, run, job, parts); return; }
 #else
     (void)m; (void)parts;
@@ -2068,7 +2072,7 @@ static void gan__share(gan_model *m, gan__part_fn run, const void *job, int part
    enough to be worth it. */
 static int gan__stream_parts(const gan_model *m, double floats)
 {
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
     return floats >= GAN__MIN_THREAD_FLOATS ? GAN__PARTS_PER_THREAD * m->n_threads : 1;
 #else
     (void)m; (void)floats;
@@ -2079,7 +2083,7 @@ static int gan__stream_parts(const gan_model *m, double floats)
 static void gan__dense(gan_model *m, const gan__dense_job *j)
 {
     int parts = 1;
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
     const int tile = j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR;
     const int tiles = ((j->product == GAN__INPUT_GRAD ? j->I : j->O) + tile - 1) / tile;
     const int most = GAN__PARTS_PER_THREAD * m->n_threads;
@@ -2090,7 +2094,7 @@ static void gan__dense(gan_model *m, const gan__dense_job *j)
 
 int gan_model_set_threads(gan_model *m, int n_threads)
 {
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
     const int most = gan__pool_threads(m->pool);
     m->n_threads = n_threads < 1 ? 1 : n_threads > most ? most : n_threads;
     return m->n_threads;
@@ -2777,9 +2781,12 @@ uint64_t gan_optim_steps(const gan_optim *o) { return o->t; }
 
 /* Each update rule is written one parameter at a time. Unless GAN_NO_SIMD, a vector loop
    first runs the same operations in the same order on GAN__VL parameters at once; IEEE
-   arithmetic and sqrt round every lane exactly as the scalar code does, so only the speed
-   differs. gan__optim_update applies step o->t to parameters [k, n) only: the trainer
-   shares the parameters out among the model's threads. */
+   arithmetic and sqrt round every lane as the scalar code does, unless the compiler fuses a
+   multiply and an add of the scalar code into one FMA (clang does by default, gcc at
+   -std=c99 does not), which can change the last bit of the last n mod GAN__VL parameters.
+   gan__optim_update applies step o->t to parameters [k, n) only: the trainer shares the
+   parameters out among the model's threads in parts of a multiple of 16, so the same
+   parameters take the scalar path on any number of threads. */
 static void gan__optim_update(const gan_optim *o, float *w, const float *g, size_t k, size_t n)
 {
     const gan_optim_config c = o->cfg;
@@ -3033,7 +3040,7 @@ static gan *gan__new(gan_model *G, gan_model *D, gan_optim *g_opt, gan_optim *d_
         gan_free(g);
         return NULL;
     }
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
     gan__pool_share(D, G);  /* one thread per processor for the trainer, not two */
 #endif
     return g;
@@ -3427,7 +3434,7 @@ gan_model *gan_sampling_generator(const gan *g, gan_error *err)
     for (i = 0; i < G->n_layers; i++) specs[i] = G->layers[i].spec;
     m = gan_model_new(G->input_dim, specs, G->n_layers, G->max_batch, err);
     if (!m) return NULL;
-#if defined(GAN_THREADS) && !defined(GAN_NO_SIMD)
+#ifdef GAN__THREADED
     gan_model_set_threads(m, G->n_threads);   /* as many threads as G may use */
 #endif
     memcpy(m->params, g->g_avg ? g->g_avg : G->params, sizeof(float) * G->n_params);

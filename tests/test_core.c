@@ -2077,6 +2077,47 @@ static void test_clip(void)
     gan_free(g);
 }
 
+/* Each loss kind through the trainer: gan_d_step and gan_g_step report the loss of the kind
+   configured, computed here from D's logits with gan_loss_d and gan_loss_g (D pure, so its
+   training and eval passes agree). A trainer that used another kind's loss (and gradient)
+   would report another value. */
+static void test_loss_kinds_in_trainer(void)
+{
+    int kind;
+    for (kind = 0; kind < GAN_LOSS_COUNT; kind++) {
+        gan_layer gl[1], dl[3];
+        gan_train_config cfg = gan_train_defaults(3, 5);
+        gan_optim_config o = gan_adam(1e-2f, 0.5f, 0.999f);
+        gan_error err;
+        gan_stats st;
+        gan_rng r;
+        float z[5 * 3], real[5 * 2], fake[5 * 2], lr[5], lf[5];
+        double want;
+        gan *g;
+        int k;
+        gl[0] = gan_dense(2);
+        dl[0] = gan_dense(8); dl[1] = gan_leaky_relu(0.2f); dl[2] = gan_dense(1);
+        cfg.loss = kind; cfg.real_label = 0.9f; cfg.d_loss_scale = 0.5f; cfg.noise = GAN_NOISE_NORMAL;
+        g = gan_new(new_model(3, gl, 1, 5, 61), new_model(2, dl, 3, 5, 62), &o, &o, &cfg, 63, &err);
+        if (!g) { CHECK(0, "loss kind %d: gan_new: %s", kind, err.message); return; }
+        gan_rng_seed(&r, 64, 0);
+        for (k = 0; k < 15; k++) z[k] = gan_rng_normal(&r);
+        for (k = 0; k < 10; k++) real[k] = 2 * gan_rng_normal(&r);
+        memcpy(fake, gan_model_forward(g->G, z, 5, GAN_EVAL, NULL, &err), sizeof fake);
+        memcpy(lr, gan_model_forward(g->D, real, 5, GAN_EVAL, NULL, &err), sizeof lr);
+        memcpy(lf, gan_model_forward(g->D, fake, 5, GAN_EVAL, NULL, &err), sizeof lf);
+        want = 0.5 * ((double)gan_loss_d(kind, lr, 5, 1, 0.9f, 1, NULL) + gan_loss_d(kind, lf, 5, 0, 0, 1, NULL));
+        CHECK(gan_d_step(g, real, z, &st, &err) == GAN_OK && fabs(st.d_loss - want) <= 1e-5 * (1 + fabs(want)),
+              "loss kind %d: gan_d_step reports D loss %.7g, gan_loss_d gives %.7g", kind, (double)st.d_loss, want);
+        memcpy(fake, gan_model_forward(g->G, z, 5, GAN_EVAL, NULL, &err), sizeof fake);
+        memcpy(lf, gan_model_forward(g->D, fake, 5, GAN_EVAL, NULL, &err), sizeof lf);
+        want = gan_loss_g(kind, lf, 5, 1, NULL);
+        CHECK(gan_g_step(g, z, &st, &err) == GAN_OK && fabs(st.g_loss - want) <= 1e-5 * (1 + fabs(want)),
+              "loss kind %d: gan_g_step reports G loss %.7g, gan_loss_g gives %.7g", kind, (double)st.g_loss, want);
+        gan_free(g);
+    }
+}
+
 int main(void)
 {
     if (!mkdtemp(strcpy(tmpdir, "/tmp/gan_test_core_XXXXXX"))) { printf("FAIL mkdtemp\n"); return 1; }
@@ -2095,7 +2136,7 @@ int main(void)
             test_reused_fake_pass();
             test_joint_pass();
     /* 10 */ test_arguments();
-    /* 11 */ test_initialisers(); test_noise_and_rng(); test_clip();
+    /* 11 */ test_initialisers(); test_noise_and_rng(); test_clip(); test_loss_kinds_in_trainer();
     rmdir(tmpdir);
     return check_summary();
 }

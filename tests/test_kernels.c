@@ -19,10 +19,12 @@
    AVX-512 / AVX2 / NEON kernels are the ones tested on a machine that has them. Under
    GAN_NO_SIMD there are no fast kernels to compare: test_core and test_limits cover that
    build. */
+#define _POSIX_C_SOURCE 200809L     /* nanosleep */
 #ifdef GAN_NO_SIMD
 #error "test_kernels compares the fast kernels with the reference loops; build it without GAN_NO_SIMD"
 #endif
 #include <stdlib.h>
+#include <time.h>
 
 /* Every allocation gan.h makes is counted: a training step must make none. */
 static long n_allocations;
@@ -611,7 +613,12 @@ static void check_shared_pool(gan_rng *r)
     g = gan_new(G, D, &o, &o, &c, 1, NULL);
     CHECK(g != NULL, "shared pool: a trainer");
     if (!g) { gan_model_free(G); gan_model_free(D); goto done; }
-    threads_after = process_threads();
+    /* The released pool's workers have been joined, but under qemu's user-mode emulation a
+       joined thread can linger in /proc for a while: wait up to 2 s for the count to drop. */
+    for (k = 0; k < 200 && (threads_after = process_threads()) != threads_before - workers; k++) {
+        struct timespec ten_ms = { 0, 10000000 };
+        nanosleep(&ten_ms, NULL);
+    }
     CHECK(G->pool == D->pool && G->pool->users == 2, "the trainer's G and D share one pool");
     CHECK(D->n_threads == G->n_threads, "D keeps its thread count (%d, G %d)", D->n_threads, G->n_threads);
     if (threads_before >= 0)
