@@ -536,6 +536,16 @@ static int gan__fail(gan_error *err, int code, const char *fmt, ...)
     return code;
 }
 
+/* A lower-level check's reason, put in the context it failed in: "where: what: reason" (what
+   may be NULL), with the given code. */
+static int gan__refail(gan_error *err, int code, const char *where, const char *what)
+{
+    char reason[sizeof err->message];
+    if (!err) return code;
+    memcpy(reason, err->message, sizeof reason);
+    return gan__fail(err, code, "%.60s: %.40s%s%.150s", where, what ? what : "", what ? ": " : "", reason);
+}
+
 static void gan__ok(gan_error *err)
 {
     if (err) { err->code = GAN_OK; err->message[0] = 0; }
@@ -3639,11 +3649,8 @@ static gan_model *gan__get_model(gan__reader *r, const char *which, gan_error *e
     }
     m = gan_model_new((int)input_dim, layers, (int)n_layers, (int)max_batch, err);
     if (!m) {
-        if (err && err->code != GAN_ERR_MEMORY) {   /* out of memory stays out of memory */
-            char reason[sizeof err->message];
-            memcpy(reason, err->message, sizeof reason);
-            gan__fail(err, GAN_ERR_FORMAT, "%s: invalid model: %.200s", which, reason);
-        }
+        if (err && err->code != GAN_ERR_MEMORY)    /* out of memory stays out of memory */
+            gan__refail(err, GAN_ERR_FORMAT, which, "invalid model");
         return NULL;
     }
     GAN_ASSERT(m->n_params == n_params && m->n_state == n_state);
@@ -3697,9 +3704,7 @@ static gan_optim *gan__get_optim(gan__reader *r, size_t n_expected, const char *
     n = gan__get_u64(r);
     if (r->short_read) { gan__fail(err, GAN_ERR_FORMAT, "%s: file ends inside the optimizer header", which); return NULL; }
     if (gan__optim_check(&c, err)) {
-        char reason[256];
-        memcpy(reason, err ? err->message : "", err ? sizeof reason : 1);
-        gan__fail(err, GAN_ERR_FORMAT, "%s: invalid optimizer: %.200s", which, reason);
+        gan__refail(err, GAN_ERR_FORMAT, which, "invalid optimizer");
         return NULL;
     }
     if (n != n_expected) {
@@ -3834,9 +3839,7 @@ gan *gan_load_memory(const void *buf, size_t size, gan_error *err)
     if (!(G = gan__get_model(&r, "checkpoint generator", err))) goto fail;
     if (!(D = gan__get_model(&r, "checkpoint discriminator", err))) goto fail;
     if (gan__config_check(&cfg, G, D, err)) {
-        char reason[256];
-        memcpy(reason, err ? err->message : "", err ? sizeof reason : 1);
-        gan__fail(err, GAN_ERR_FORMAT, "checkpoint: invalid configuration: %.200s", reason);
+        gan__refail(err, GAN_ERR_FORMAT, "checkpoint", "invalid configuration");
         goto fail;
     }
     if (!(og = gan__get_optim(&r, G->n_params, "checkpoint generator", err))) goto fail;
@@ -4220,11 +4223,8 @@ int gan_idx_load(const char *path, gan_idx *out, gan_error *err)
     buf = (unsigned char *)gan_read_file(path, GAN_MAX_ALLOC, &size, err);
     if (!buf) return err ? err->code : GAN_ERR_IO;
     if (gan__idx_parse(buf, size, &idx, &header, err)) {
-        char reason[sizeof err->message];
         GAN_FREE(buf);
-        if (!err) return GAN_ERR_FORMAT;
-        memcpy(reason, err->message, sizeof reason);
-        return gan__fail(err, err->code, "%.60s: %.190s", path, reason);
+        return gan__refail(err, err ? err->code : GAN_ERR_FORMAT, path, NULL);
     }
     memmove(buf, buf + header, size - header);
     idx.data = buf;
