@@ -2687,7 +2687,9 @@ struct gan_optim {
     float *v;       /* (n): RMSProp mean square, Adam second moment */
 };
 
-static gan_optim_config gan__optim(int kind, float lr)
+/* A configuration of this kind and learning rate, every other field 0; the constructors
+   below fill in their own. */
+static gan_optim_config gan__optim_config_base(int kind, float lr)
 {
     gan_optim_config c;
     memset(&c, 0, sizeof c);
@@ -2698,14 +2700,14 @@ static gan_optim_config gan__optim(int kind, float lr)
 
 gan_optim_config gan_sgd(float lr, float momentum)
 {
-    gan_optim_config c = gan__optim(GAN_SGD, lr);
+    gan_optim_config c = gan__optim_config_base(GAN_SGD, lr);
     c.momentum = momentum;
     return c;
 }
 
 gan_optim_config gan_rmsprop_tf(float lr)
 {
-    gan_optim_config c = gan__optim(GAN_RMSPROP_TF, lr);
+    gan_optim_config c = gan__optim_config_base(GAN_RMSPROP_TF, lr);
     c.rho = 0.9f;
     c.eps = 1e-10f;
     return c;
@@ -2713,7 +2715,7 @@ gan_optim_config gan_rmsprop_tf(float lr)
 
 gan_optim_config gan_rmsprop_torch(float lr)
 {
-    gan_optim_config c = gan__optim(GAN_RMSPROP_TORCH, lr);
+    gan_optim_config c = gan__optim_config_base(GAN_RMSPROP_TORCH, lr);
     c.rho = 0.99f;
     c.eps = 1e-8f;
     return c;
@@ -2721,7 +2723,7 @@ gan_optim_config gan_rmsprop_torch(float lr)
 
 gan_optim_config gan_adam(float lr, float beta1, float beta2)
 {
-    gan_optim_config c = gan__optim(GAN_ADAM, lr);
+    gan_optim_config c = gan__optim_config_base(GAN_ADAM, lr);
     c.beta1 = beta1;
     c.beta2 = beta2;
     c.eps = 1e-8f;
@@ -3148,10 +3150,10 @@ static int gan__nonfinite(gan *g, const char *which, float value, gan_error *err
 /* Half of a D update: the loss on D's outputs `logit` for a batch that is all real or all
    fake, and its gradient in D's gradient buffer (written by the first half, added by the
    second). With report, also the mean output (D(x) or D(G(z))). */
-static float gan__d_half(gan *g, const float *logit, int real, int report, int first, float *mean_output)
+static float gan__d_half(gan *g, const float *logit, int is_real, int report, int first, float *mean_output)
 {
     const gan_train_config *c = &g->cfg;
-    const float loss = gan__loss_d(c->loss, logit, c->batch, real, real ? c->real_label : 0, c->d_loss_scale,
+    const float loss = gan__loss_d(c->loss, logit, c->batch, is_real, is_real ? c->real_label : 0, c->d_loss_scale,
                                    g->d_logit_grad, report);
     if (report) *mean_output = gan__mean_output(c->loss, logit, c->batch);
     gan_model_backward(g->D, g->d_logit_grad, NULL, GAN_GRAD_PARAMS | (first ? GAN_GRAD_OVERWRITE : 0), NULL);
