@@ -198,7 +198,7 @@ static void test_model_files(void)
        model) but must not crash, and what loads must run. */
     {
         unsigned char *damaged = (unsigned char *)malloc(size);
-        int it, accepted = 0;
+        int it, accepted = 0, unexplained = 0;
         if (damaged) {
             gan_rng_seed(&rng, 4, 4);
             for (it = 0; it < 2000; it++) {
@@ -215,9 +215,13 @@ static void test_model_files(void)
                     accepted++;
                     if (gan_model_input_dim(t) <= 3) gan_model_forward(t, x, 1, GAN_EVAL, NULL, &err);
                     gan_model_free(t);
-                }
+                } else if (!(err.code == GAN_ERR_FORMAT || err.code == GAN_ERR_MEMORY) || !err.message[0])
+                    unexplained++;
             }
-            CHECK(accepted < 2000, "every damaged model file loaded: the field checks see nothing");
+            printf("damaged model files: %d of 2000 loaded\n", accepted);
+            CHECK(accepted < 1500 && unexplained == 0,
+                  "damaged model files: %d of 2000 loaded, %d refused without GAN_ERR_FORMAT or a message",
+                  accepted, unexplained);
             free(damaged);
         } else CHECK(0, "out of memory");
     }
