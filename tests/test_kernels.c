@@ -328,6 +328,7 @@ static void check_optimizer(gan_rng *r, gan_optim_config cfg, const char *name, 
     double worst = 0;
     size_t k;
     int t;
+    if (!o) { CHECK(0, "%s: gan_optim_new failed", name); free(w); free(g); free(w2); free(m); free(v); return; }
     memcpy(w2, w, sizeof(float) * n);
     for (k = 0; k < n; k++) v[k] = cfg.kind == GAN_RMSPROP_TF ? 1.0f : 0.0f;
     for (t = 1; t <= 3; t++) {
