@@ -379,7 +379,8 @@ GANDEF int          gan_save(const gan *g, const char *path, gan_error *err);
 GANDEF gan         *gan_load(const char *path, gan_error *err);
 GANDEF int          gan_save_generator(const gan *g, const char *path, gan_error *err);
 GANDEF gan_sampler *gan_sampler_load(const char *path, uint64_t seed, gan_error *err);
-/* Reads a whole file (at most max_bytes) into a new buffer; *size gets its length. */
+/* Reads a whole file (at most max_bytes) into a new buffer; *size gets its length. A 0 byte
+   follows the file's bytes, so that a text file can be read as a string. */
 GANDEF void *gan_read_file(const char *path, size_t max_bytes, size_t *size, gan_error *err);
 /* Writes n bytes to path through path.tmp, synced to the disk (POSIX), and a rename, so
    that path holds either its old bytes or all the new ones, even after a crash. */
@@ -3976,8 +3977,9 @@ void *gan_read_file(const char *path, size_t max_bytes, size_t *size, gan_error 
         fclose(f);
         return NULL;
     }
-    buf = (unsigned char *)gan__alloc(length ? (size_t)length : 1, err, path);
+    buf = (unsigned char *)gan__alloc((size_t)length + 1, err, path);   /* and a 0 after the bytes */
     if (!buf) { fclose(f); return NULL; }
+    buf[length] = 0;
     if (length && fread(buf, 1, (size_t)length, f) != (size_t)length) {
         gan__fail(err, GAN_ERR_IO, "%s: read failed", path);
         GAN_FREE(buf);

@@ -1441,7 +1441,8 @@ static void test_version_1(void)
               "gan_read_file with max_bytes one short: %s", p ? "read it" : err.message);
         free(p);
         p = gan_read_file(path, size, &n, &err);
-        CHECK(p && n == size, "gan_read_file with max_bytes the file's size: %s", err.message);
+        CHECK(p && n == size && ((unsigned char *)p)[n] == 0,
+              "gan_read_file with max_bytes the file's size, and the 0 after its bytes: %s", err.message);
         free(p);
         remove(path);
     }
