@@ -34,6 +34,7 @@ ratios=""
 ratios_saving=""
 r=1
 while [ $r -le "$ROUNDS" ]; do
+    rm -rf $OUT/c    # a fresh run each round (mnist train will not start one over another)
     line=$(./build/mnist train --images "$IMAGES" --out $OUT/c --epochs "$EPOCHS" --threads "$THREADS" \
         --log-every 100000 | grep 'done,')
     c=$(echo "$line" | sed -n 's/.*; \([0-9.]*\) steps\/s training alone.*/\1/p')

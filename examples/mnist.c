@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>    /* access */
 #include <sys/types.h>
 #include <time.h>
 
@@ -139,6 +140,43 @@ int mnist_apply_preset(mnist_train_opts *o, const char *name)
     return 0;
 }
 
+/* The range of each setting, for the command line and for options.txt alike. */
+#define MNIST_RANGE_SEED 0, 2147483647L
+#define MNIST_RANGE_BATCH 2, 65536
+#define MNIST_RANGE_Z_DIM 1, 65536
+#define MNIST_RANGE_FLAG 0, 1
+#define MNIST_RANGE_BN_EPS 1e-12, 1e3
+#define MNIST_RANGE_UNIT 0, 1                  /* BatchNorm momentum, leaky slope */
+#define MNIST_RANGE_DROPOUT 0, 0.95
+#define MNIST_RANGE_LR 1e-9, 10
+#define MNIST_RANGE_BETA1 0, 0.9999
+#define MNIST_RANGE_BETA2 0, 0.999999
+#define MNIST_RANGE_REAL_LABEL 1e-3, 1
+#define MNIST_RANGE_D_LOSS_SCALE 1e-3, 1000
+#define MNIST_RANGE_CLIP 0, 1e5
+#define MNIST_RANGE_G_AVERAGE 0, 0.999999
+
+/* A whole string as a number in [lo, hi]; 0 on success. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_float(const char *s, double lo, double hi, float *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi)) return -1;
+    *out = (float)v;
+    return 0;
+}
+
 /* "128,256,512" -> {128, 256, 512}; -1 unless 1 to MNIST_MAX_HIDDEN sizes in [1, 65536]. */
 static int mnist_parse_sizes(const char *s, int *sizes, int *n)
 {
@@ -148,7 +186,7 @@ static int mnist_parse_sizes(const char *s, int *sizes, int *n)
         long v = strtol(s, &end, 10);
         if (end == s || v < 1 || v > 65536 || *n == MNIST_MAX_HIDDEN) return -1;
         sizes[(*n)++] = (int)v;
-        if (*end == ',') end++;
+        if (*end == ',' && end[1]) end++;   /* a comma must have a size after it */
         else if (*end) return -1;
         s = end;
     }
@@ -200,37 +238,39 @@ static int mnist_read_options(const char *path, mnist_train_opts *o, int *n_imag
     *n_images = 0;
     for (line = text; line < text + size && !bad; line = next) {
         char key[32], value[128];
+        long n = 0;
         next = line;
         while (next < text + size && *next != '\n') next++;
         if (next < text + size) *next++ = 0;
         if (sscanf(line, "%31s %127s", key, value) != 2) { bad = 1; break; }
-        if (!strcmp(key, "images")) *n_images = atoi(value);
-        else if (!strcmp(key, "seed")) o->seed = strtoul(value, NULL, 10);
-        else if (!strcmp(key, "batch")) o->batch = atoi(value);
-        else if (!strcmp(key, "z-dim")) o->z_dim = atoi(value);
+        if (!strcmp(key, "images")) { bad = parse_long(value, 1, MNIST_MAX_IMAGES, &n); *n_images = (int)n; }
+        else if (!strcmp(key, "seed")) { bad = parse_long(value, MNIST_RANGE_SEED, &n); o->seed = (unsigned long)n; }
+        else if (!strcmp(key, "batch")) { bad = parse_long(value, MNIST_RANGE_BATCH, &n); o->batch = (int)n; }
+        else if (!strcmp(key, "z-dim")) { bad = parse_long(value, MNIST_RANGE_Z_DIM, &n); o->z_dim = (int)n; }
         else if (!strcmp(key, "g-hidden")) bad = mnist_parse_sizes(value, o->g_hidden, &o->n_g_hidden);
         else if (!strcmp(key, "d-hidden")) bad = mnist_parse_sizes(value, o->d_hidden, &o->n_d_hidden);
-        else if (!strcmp(key, "g-batchnorm")) o->g_batchnorm = atoi(value);
-        else if (!strcmp(key, "bn-eps")) o->bn_eps = strtof(value, NULL);
-        else if (!strcmp(key, "bn-momentum")) o->bn_momentum = strtof(value, NULL);
-        else if (!strcmp(key, "slope")) o->slope = strtof(value, NULL);
-        else if (!strcmp(key, "d-dropout")) o->d_dropout = strtof(value, NULL);
+        else if (!strcmp(key, "g-batchnorm")) { bad = parse_long(value, MNIST_RANGE_FLAG, &n); o->g_batchnorm = (int)n; }
+        else if (!strcmp(key, "bn-eps")) bad = parse_float(value, MNIST_RANGE_BN_EPS, &o->bn_eps);
+        else if (!strcmp(key, "bn-momentum")) bad = parse_float(value, MNIST_RANGE_UNIT, &o->bn_momentum);
+        else if (!strcmp(key, "slope")) bad = parse_float(value, MNIST_RANGE_UNIT, &o->slope);
+        else if (!strcmp(key, "d-dropout")) bad = parse_float(value, MNIST_RANGE_DROPOUT, &o->d_dropout);
         else if (!strcmp(key, "loss")) bad = (o->loss = mnist_name_index(mnist_loss_names, GAN_LOSS_COUNT, value)) < 0;
         else if (!strcmp(key, "init")) bad = (o->init = mnist_name_index(mnist_init_names, 3, value)) < 0;
-        else if (!strcmp(key, "lr-g")) o->lr_g = strtof(value, NULL);
-        else if (!strcmp(key, "lr-d")) o->lr_d = strtof(value, NULL);
-        else if (!strcmp(key, "beta1")) o->beta1 = strtof(value, NULL);
-        else if (!strcmp(key, "beta2")) o->beta2 = strtof(value, NULL);
-        else if (!strcmp(key, "real-label")) o->real_label = strtof(value, NULL);
-        else if (!strcmp(key, "d-loss-scale")) o->d_loss_scale = strtof(value, NULL);
-        else if (!strcmp(key, "clip")) o->clip = strtof(value, NULL);
-        else if (!strcmp(key, "g-first")) o->g_first = atoi(value);
-        else if (!strcmp(key, "g-average")) o->g_average = strtof(value, NULL);
+        else if (!strcmp(key, "lr-g")) bad = parse_float(value, MNIST_RANGE_LR, &o->lr_g);
+        else if (!strcmp(key, "lr-d")) bad = parse_float(value, MNIST_RANGE_LR, &o->lr_d);
+        else if (!strcmp(key, "beta1")) bad = parse_float(value, MNIST_RANGE_BETA1, &o->beta1);
+        else if (!strcmp(key, "beta2")) bad = parse_float(value, MNIST_RANGE_BETA2, &o->beta2);
+        else if (!strcmp(key, "real-label")) bad = parse_float(value, MNIST_RANGE_REAL_LABEL, &o->real_label);
+        else if (!strcmp(key, "d-loss-scale")) bad = parse_float(value, MNIST_RANGE_D_LOSS_SCALE, &o->d_loss_scale);
+        else if (!strcmp(key, "clip")) bad = parse_float(value, MNIST_RANGE_CLIP, &o->clip);
+        else if (!strcmp(key, "g-first")) { bad = parse_long(value, MNIST_RANGE_FLAG, &n); o->g_first = (int)n; }
+        else if (!strcmp(key, "g-average")) bad = parse_float(value, MNIST_RANGE_G_AVERAGE, &o->g_average);
         else bad = 1;
     }
     free(text);
     if (bad || *n_images < 1) {
-        mnist_fail(err, GAN_ERR_FORMAT, "%s: not an options file written by mnist train", path);
+        mnist_fail(err, GAN_ERR_FORMAT, "%s: not an options file written by mnist train, or a value is out of range",
+                   path);
         return -1;
     }
     return 0;
@@ -540,18 +580,20 @@ static void mnist_path(char *buf, size_t size, const char *dir, const char *name
     snprintf(buf, size, "%s/%s", dir, name);
 }
 
-/* Everything written at the end of an epoch or on Ctrl-C: the checkpoint, the generator
-   export, the loss log and curve; the sample grid only at epoch ends. */
+/* Everything written at the end of an epoch or on Ctrl-C: the loss log, the checkpoint, the
+   generator export and the loss curve; the sample grid only at epoch ends. The log goes
+   first: a resume reads as many of its rows as the checkpoint has steps, so a log ahead of the
+   checkpoint (a save that stopped between the two) resumes, and one behind it would not. */
 static int mnist_save_all(gan *g, const mnist_train_opts *o, const mnist_log *log, int steps_per_epoch,
                           const float *grid_z, float *grid_x, int h, int w, int epoch_done, gan_error *err)
 {
     char path[2048];   /* below plot_save's 4096, so that gcc sees its ".tmp" always fits */
+    mnist_path(path, sizeof path, o->out, "losses.csv");
+    if (mnist_log_write(log, path, steps_per_epoch, err)) return -1;
     mnist_path(path, sizeof path, o->out, "checkpoint.gan");
     if (gan_save(g, path, err)) return -1;
     mnist_path(path, sizeof path, o->out, "generator.gan");
     if (gan_save_generator(g, path, err)) return -1;
-    mnist_path(path, sizeof path, o->out, "losses.csv");
-    if (mnist_log_write(log, path, steps_per_epoch, err)) return -1;
     mnist_path(path, sizeof path, o->out, "losses.svg");
     if (mnist_log_plot(log, path, steps_per_epoch < 50 ? steps_per_epoch : 50, o)) {
         mnist_fail(err, GAN_ERR_IO, "%s: %s", path, strerror(errno));
@@ -599,6 +641,19 @@ int mnist_train(mnist_train_opts *o)
     if (mkdir(o->out, 0777) && errno != EEXIST) {
         fprintf(stderr, "mnist train: cannot create --out %s: %s\n", o->out, strerror(errno));
         return 1;
+    }
+    {   /* --out must be a directory, and a fresh run must not overwrite another run's files */
+        struct stat st;
+        mnist_path(path, sizeof path, o->out, "checkpoint.gan");
+        if (stat(o->out, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            fprintf(stderr, "mnist train: --out %s is not a directory\n", o->out);
+            return 1;
+        }
+        if (!o->resume && stat(path, &st) == 0) {
+            fprintf(stderr, "mnist train: --out %s already holds a run (checkpoint.gan): add --resume to continue "
+                            "it, or give another --out to start afresh\n", o->out);
+            return 1;
+        }
     }
     if (o->resume) {
         mnist_train_opts saved = *o;
@@ -752,6 +807,11 @@ int mnist_sample(const char *model, int n, const char *out, const char *grid, un
     dim = gan_sampler_output_dim(s);
     side = (int)(sqrt((double)dim) + 0.5);
     if (side * side != dim) { fprintf(stderr, "mnist sample: %s makes %d values, not a square image\n", model, dim); goto done; }
+    if ((size_t)n > (GAN_MAX_ALLOC - 16) / (size_t)dim) {    /* what an IDX file may hold, header included */
+        fprintf(stderr, "mnist sample: --n %d images of %d bytes is more than an IDX file may hold (at most %lu)\n", n,
+                dim, (unsigned long)((GAN_MAX_ALLOC - 16) / (size_t)dim));
+        goto done;
+    }
     x = (float *)malloc(sizeof(float) * (size_t)n * dim);
     bytes = (unsigned char *)malloc((size_t)n * dim);
     if (!x || !bytes) { fprintf(stderr, "mnist sample: out of memory for %d images\n", n); goto done; }
@@ -913,7 +973,8 @@ int mnist_score(const char *real_path, const char *labels_path, const char *gen_
         fclose(f);
         m = gan_model_load(classifier, &err);
         if (!m) { fprintf(stderr, "mnist score: %s (delete it to retrain)\n", err.message); goto done; }
-        if (gan_model_input_dim(m) != h * w || gan_model_output_dim(m) != MNIST_CLASSES) {
+        if (gan_model_input_dim(m) != h * w || gan_model_output_dim(m) != MNIST_CLASSES ||
+            !gan_model_layer_output(m, MNIST_CLS_FEATURE_LAYER, &width)) {
             fprintf(stderr, "mnist score: %s is not a digit classifier for %dx%d images\n", classifier, h, w);
             goto done;
         }
@@ -925,7 +986,8 @@ int mnist_score(const char *real_path, const char *labels_path, const char *gen_
         if (verbose) { printf("classifier: training on %d labelled digits (cached in %s)...\n", nr - nr / 10, classifier); fflush(stdout); }
         m = mnist_classifier_train(real, labels, nr, h * w, &s->accuracy, 1, &err);
         if (!m) { fprintf(stderr, "mnist score: %s\n", err.message); goto done; }
-        if (gan_model_save(m, classifier, &err)) { fprintf(stderr, "mnist score: %s\n", err.message); goto done; }
+        if (gan_model_save(m, classifier, &err))   /* the score does not need the cache */
+            fprintf(stderr, "mnist score: warning: the classifier is not cached: %s\n", err.message);
         if (verbose) printf("classifier: %.2f%% correct on the %d held-out digits\n", 100 * s->accuracy, nr / 10);
     }
     gan_model_layer_output(m, MNIST_CLS_FEATURE_LAYER, &width);
@@ -1000,7 +1062,7 @@ static void usage(FILE *f)
 "       mnist sample --model G --n N --out FILE [--grid FILE.png] [--seed S]\n"
 "       mnist score  --images REAL --gen GENERATED [--labels L] [--classifier F]\n"
 "\n"
-"mnist train (defaults: PyTorch-GAN gan.py, REFERENCE.md section 4):\n"
+"mnist train (defaults: PyTorch-GAN gan.py, the MNIST GAN of github.com/eriklindernoren/PyTorch-GAN):\n"
 "  --images F         IDX images (n, 28, 28), e.g. data/mnist/train-images-idx3-ubyte (required)\n"
 "  --labels F         IDX labels; checked, unused until --conditional exists (default: none)\n"
 "  --out DIR          output directory, created if missing (required)\n"
@@ -1012,7 +1074,7 @@ static void usage(FILE *f)
 "  --log-every N      progress line every N steps, 0 for none (default 50)\n"
 "  --threads N        threads to share the work, 0 = every processor; the results are the same\n"
 "                     bits for any N (default 0; one thread in a build without GAN_THREADS)\n"
-"  --preset NAME      gan.py (default) or best (see README); later flags override it\n"
+"  --preset NAME      gan.py (default) or best (see README); every other flag overrides it\n"
 "  --seed S           seeds the weights, the data order, the noise, the grid (default 1)\n"
 "  --batch N          minibatch size (default 64)\n"
 "  --z-dim N          noise size, z ~ N(0, I) (default 100)\n"
@@ -1059,26 +1121,6 @@ static int bad_value(const char *flag, const char *value)
     return 2;
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (end == s || *end || errno || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_float(const char *s, double lo, double hi, float *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi)) return -1;
-    *out = (float)v;
-    return 0;
-}
-
 /* Reads "--flag value" pairs (and --resume). Every subcommand calls this with its own table. */
 static int main_train(int argc, char **argv)
 {
@@ -1106,28 +1148,28 @@ static int main_train(int argc, char **argv)
         else if (!strcmp(f, "--limit")) { if (parse_long(v, 1, MNIST_MAX_IMAGES, &n)) return bad_value(f, v); o.limit = (int)n; }
         else if (!strcmp(f, "--log-every")) { if (parse_long(v, 0, 1000000000L, &n)) return bad_value(f, v); o.log_every = (int)n; }
         else if (!strcmp(f, "--threads")) { if (parse_long(v, 0, MNIST_MAX_THREADS, &n)) return bad_value(f, v); o.threads = (int)n; }
-        else if (!strcmp(f, "--seed")) { if (parse_long(v, 0, 2147483647L, &n)) return bad_value(f, v); o.seed = (unsigned long)n; }
-        else if (!strcmp(f, "--batch")) { if (parse_long(v, 2, 65536, &n)) return bad_value(f, v); o.batch = (int)n; }
-        else if (!strcmp(f, "--z-dim")) { if (parse_long(v, 1, 65536, &n)) return bad_value(f, v); o.z_dim = (int)n; }
+        else if (!strcmp(f, "--seed")) { if (parse_long(v, MNIST_RANGE_SEED, &n)) return bad_value(f, v); o.seed = (unsigned long)n; }
+        else if (!strcmp(f, "--batch")) { if (parse_long(v, MNIST_RANGE_BATCH, &n)) return bad_value(f, v); o.batch = (int)n; }
+        else if (!strcmp(f, "--z-dim")) { if (parse_long(v, MNIST_RANGE_Z_DIM, &n)) return bad_value(f, v); o.z_dim = (int)n; }
         else if (!strcmp(f, "--g-hidden")) { if (mnist_parse_sizes(v, o.g_hidden, &o.n_g_hidden)) return bad_value(f, v); }
         else if (!strcmp(f, "--d-hidden")) { if (mnist_parse_sizes(v, o.d_hidden, &o.n_d_hidden)) return bad_value(f, v); }
-        else if (!strcmp(f, "--g-batchnorm")) { if (parse_long(v, 0, 1, &n)) return bad_value(f, v); o.g_batchnorm = (int)n; }
-        else if (!strcmp(f, "--bn-eps")) { if (parse_float(v, 1e-12, 1e3, &o.bn_eps)) return bad_value(f, v); }
-        else if (!strcmp(f, "--bn-momentum")) { if (parse_float(v, 0, 1, &o.bn_momentum)) return bad_value(f, v); }
-        else if (!strcmp(f, "--slope")) { if (parse_float(v, 0, 1, &o.slope)) return bad_value(f, v); }
-        else if (!strcmp(f, "--d-dropout")) { if (parse_float(v, 0, 0.95, &o.d_dropout)) return bad_value(f, v); }
+        else if (!strcmp(f, "--g-batchnorm")) { if (parse_long(v, MNIST_RANGE_FLAG, &n)) return bad_value(f, v); o.g_batchnorm = (int)n; }
+        else if (!strcmp(f, "--bn-eps")) { if (parse_float(v, MNIST_RANGE_BN_EPS, &o.bn_eps)) return bad_value(f, v); }
+        else if (!strcmp(f, "--bn-momentum")) { if (parse_float(v, MNIST_RANGE_UNIT, &o.bn_momentum)) return bad_value(f, v); }
+        else if (!strcmp(f, "--slope")) { if (parse_float(v, MNIST_RANGE_UNIT, &o.slope)) return bad_value(f, v); }
+        else if (!strcmp(f, "--d-dropout")) { if (parse_float(v, MNIST_RANGE_DROPOUT, &o.d_dropout)) return bad_value(f, v); }
         else if (!strcmp(f, "--loss")) { if ((k = mnist_name_index(mnist_loss_names, GAN_LOSS_COUNT, v)) < 0) return bad_value(f, v); o.loss = k; }
         else if (!strcmp(f, "--init")) { if ((k = mnist_name_index(mnist_init_names, 3, v)) < 0) return bad_value(f, v); o.init = k; }
-        else if (!strcmp(f, "--lr")) { if (parse_float(v, 1e-9, 10, &o.lr_g)) return bad_value(f, v); o.lr_d = o.lr_g; }
-        else if (!strcmp(f, "--lr-g")) { if (parse_float(v, 1e-9, 10, &o.lr_g)) return bad_value(f, v); }
-        else if (!strcmp(f, "--lr-d")) { if (parse_float(v, 1e-9, 10, &o.lr_d)) return bad_value(f, v); }
-        else if (!strcmp(f, "--beta1")) { if (parse_float(v, 0, 0.9999, &o.beta1)) return bad_value(f, v); }
-        else if (!strcmp(f, "--beta2")) { if (parse_float(v, 0, 0.999999, &o.beta2)) return bad_value(f, v); }
-        else if (!strcmp(f, "--real-label")) { if (parse_float(v, 1e-3, 1, &o.real_label)) return bad_value(f, v); }
-        else if (!strcmp(f, "--d-loss-scale")) { if (parse_float(v, 1e-3, 1000, &o.d_loss_scale)) return bad_value(f, v); }
-        else if (!strcmp(f, "--clip")) { if (parse_float(v, 0, 1e5, &o.clip)) return bad_value(f, v); }
-        else if (!strcmp(f, "--g-average")) { if (parse_float(v, 0, 0.999999, &o.g_average)) return bad_value(f, v); }
-        else if (!strcmp(f, "--g-first")) { if (parse_long(v, 0, 1, &n)) return bad_value(f, v); o.g_first = (int)n; }
+        else if (!strcmp(f, "--lr")) { if (parse_float(v, MNIST_RANGE_LR, &o.lr_g)) return bad_value(f, v); o.lr_d = o.lr_g; }
+        else if (!strcmp(f, "--lr-g")) { if (parse_float(v, MNIST_RANGE_LR, &o.lr_g)) return bad_value(f, v); }
+        else if (!strcmp(f, "--lr-d")) { if (parse_float(v, MNIST_RANGE_LR, &o.lr_d)) return bad_value(f, v); }
+        else if (!strcmp(f, "--beta1")) { if (parse_float(v, MNIST_RANGE_BETA1, &o.beta1)) return bad_value(f, v); }
+        else if (!strcmp(f, "--beta2")) { if (parse_float(v, MNIST_RANGE_BETA2, &o.beta2)) return bad_value(f, v); }
+        else if (!strcmp(f, "--real-label")) { if (parse_float(v, MNIST_RANGE_REAL_LABEL, &o.real_label)) return bad_value(f, v); }
+        else if (!strcmp(f, "--d-loss-scale")) { if (parse_float(v, MNIST_RANGE_D_LOSS_SCALE, &o.d_loss_scale)) return bad_value(f, v); }
+        else if (!strcmp(f, "--clip")) { if (parse_float(v, MNIST_RANGE_CLIP, &o.clip)) return bad_value(f, v); }
+        else if (!strcmp(f, "--g-average")) { if (parse_float(v, MNIST_RANGE_G_AVERAGE, &o.g_average)) return bad_value(f, v); }
+        else if (!strcmp(f, "--g-first")) { if (parse_long(v, MNIST_RANGE_FLAG, &n)) return bad_value(f, v); o.g_first = (int)n; }
         else { fprintf(stderr, "mnist train: unknown flag %s (see mnist --help)\n", f); return 2; }
     }
     if (!o.images) { fprintf(stderr, "mnist train: --images is required\n"); return 2; }
@@ -1149,7 +1191,7 @@ static int main_sample(int argc, char **argv)
         else if (!strcmp(f, "--out")) out = v;
         else if (!strcmp(f, "--grid")) grid = v;
         else if (!strcmp(f, "--n")) { if (parse_long(v, 1, MNIST_MAX_IMAGES, &n)) return bad_value(f, v); }
-        else if (!strcmp(f, "--seed")) { if (parse_long(v, 0, 2147483647L, &seed)) return bad_value(f, v); }
+        else if (!strcmp(f, "--seed")) { if (parse_long(v, MNIST_RANGE_SEED, &seed)) return bad_value(f, v); }
         else { fprintf(stderr, "mnist sample: unknown flag %s (see mnist --help)\n", f); return 2; }
     }
     if (!model || !out) { fprintf(stderr, "mnist sample: --model and --out are required\n"); return 2; }
@@ -1174,7 +1216,7 @@ static int main_score(int argc, char **argv)
         else { fprintf(stderr, "mnist score: unknown flag %s (see mnist --help)\n", f); return 2; }
     }
     if (!images || !gen) { fprintf(stderr, "mnist score: --images and --gen are required\n"); return 2; }
-    if (!labels) {
+    if (!labels && !(classifier && access(classifier, F_OK) == 0)) {   /* needed to name or train a classifier */
         if (mnist_default_labels(images, default_labels, sizeof default_labels)) {
             fprintf(stderr, "mnist score: cannot guess the labels file from %s; give --labels\n", images);
             return 2;

@@ -56,6 +56,10 @@ int main(void)
     int rc;
 
     mkdir("build", 0777); mkdir("build/tests", 0777);
+    /* run from a fresh start even when this program runs again by hand (tests/run.sh clears
+       build/tests): mnist train refuses to start a run where another has saved one */
+    remove(DIR_A "/checkpoint.gan"); remove(DIR_B "/checkpoint.gan");
+    remove(DIR_C "/checkpoint.gan"); remove(DIR_D "/checkpoint.gan");
 
     /* 1. A seeded run of 300 steps. At step 1, D is as initialised (its stats are measured
        before its first update), with logits near 0: D(x) and D(G(z)) both near 1/2. D then
@@ -110,6 +114,35 @@ int main(void)
     CHECK(!files_equal(DIR_A "/generator.gan", DIR_C "/generator.gan") &&
           !files_equal(DIR_A "/samples-epoch-042.png", DIR_C "/samples-epoch-042.png"),
           "--g-average changed neither the export nor the grid");
+
+    /* An options.txt with a value out of range (batch 0, which the command line refuses too)
+       is refused on --resume, before anything divides by it. */
+    {
+        size_t n = 0;
+        char *text = (char *)gan_read_file(DIR_B "/options.txt", 1 << 16, &n, NULL);
+        FILE *f = fopen(DIR_B "/options.txt", "ab");
+        CHECK(text && f && fputs("batch 0\n", f) >= 0, "appending to options.txt");
+        if (f) fclose(f);
+        small_opts(&o, DIR_B, STEPS + 10);
+        o.resume = 1;
+        CHECK(mnist_train(&o) != 0, "--resume with batch 0 in options.txt was not refused");
+        if (text && (f = fopen(DIR_B "/options.txt", "wb"))) { fwrite(text, 1, n, f); fclose(f); }
+        free(text);
+    }
+
+    /* A fresh run into a directory that holds one is refused, and leaves it as it was. */
+    {
+        size_t n_before = 0, n_after = 0;
+        unsigned char *before = (unsigned char *)gan_read_file(DIR_A "/checkpoint.gan", 1 << 26, &n_before, NULL);
+        unsigned char *after;
+        small_opts(&o, DIR_A, 5);
+        rc = mnist_train(&o);
+        after = (unsigned char *)gan_read_file(DIR_A "/checkpoint.gan", 1 << 26, &n_after, NULL);
+        CHECK(rc != 0 && before && after && n_before == n_after && memcmp(before, after, n_before) == 0,
+              "a fresh run into a run's directory: returned %d, checkpoint %s", rc,
+              before && after && n_before == n_after && !memcmp(before, after, n_before) ? "kept" : "changed");
+        free(before); free(after);
+    }
 
     /* 3. Sampling writes an IDX file the IDX reader takes back, and a grid PNG. */
     rc = mnist_sample(DIR_A "/generator.gan", 37, DIR_A "/gen-idx3-ubyte", DIR_A "/gen.png", 5);
