@@ -13,6 +13,7 @@
 #define GAN_IMPLEMENTATION
 #include "../gan.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,13 +86,17 @@ int main(int argc, char **argv)
     int i;
     for (i = 1; i < argc; i++) {
         char *end;
-        if (strcmp(argv[i], "--help") == 0) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("usage: gaussian [--seed N]\n  --seed N   seed for the weights, the noise and the data (default 1)\n");
             return 0;
         }
         if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc) {
+            errno = 0;
             seed = strtoul(argv[++i], &end, 10);
-            if (*end || !*argv[i]) { fprintf(stderr, "gaussian: --seed wants a number, not '%s'\n", argv[i]); return 2; }
+            if (*end || !*argv[i] || errno || argv[i][0] == '-' || seed > 4294967295UL) {
+                fprintf(stderr, "gaussian: --seed wants a whole number in [0, 4294967295], not '%s'\n", argv[i]);
+                return 2;
+            }
         } else {
             fprintf(stderr, "gaussian: unknown or incomplete flag '%s' (try --help)\n", argv[i]);
             return 2;

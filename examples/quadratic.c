@@ -264,7 +264,8 @@ static void print_quality(const quad_quality *q, const quad_config *c)
     printf("  mean |y - (10 + x^2)| / %g                  %.4f   (target <= 0.045)\n",
            (double)c->scale * c->scale / 4, q->err);
     printf("  x-bins of width %g holding >= 2%% of samples  %d/10   (target 10/10)\n", (double)c->scale / 10, q->bins);
-    printf("  mean losses over the last %d iterations:  D %.3f  G %.3f\n", c->late, q->late_d, q->late_g);
+    printf("  mean losses over the last %ld iterations:  D %.3f  G %.3f\n",
+           (long)(c->late < c->iterations ? c->late : c->iterations), q->late_d, q->late_g);
     printf("     the tutorial's logged values:             D %.3f  G %.3f   (target: within 0.1)\n", QUAD_TUTORIAL_D,
            QUAD_TUTORIAL_G);
     printf("     equilibrium (2 ln 2, ln 2):               D %.3f  G %.3f\n", 2 * log(2.0), log(2.0));
@@ -327,6 +328,10 @@ int main(int argc, char **argv)
     if (o.quality > 0) return run_quality(&o);
 
     if (make_dirs(o.out)) { fprintf(stderr, "quadratic: cannot create %s: %s\n", o.out, strerror(errno)); return 1; }
+    {
+        struct stat st;
+        if (stat(o.out, &st) != 0 || !S_ISDIR(st.st_mode)) { fprintf(stderr, "quadratic: --out %s is not a directory\n", o.out); return 1; }
+    }
     printf("training the quadratic-curve GAN: %ld iterations of %d D + %d G updates, batch %d, lr %g, seed %lu\n",
            o.c.iterations, o.c.nd, o.c.ng, o.c.batch, (double)o.c.lr, o.c.seed);
     progress_start(&p, &o, "");

@@ -461,7 +461,11 @@ QUAD_API int quad_write_samples_svg(const quad_run *r, const quad_config *c, con
     if (ymax > 1.5 * top) ymax = 1.5 * top;
     plot_nice_range(&xmin, &xmax);
     plot_nice_range(&ymin, &ymax);
-    quad_grid_begin(&s, r->n_ckpt, &cols, "Real and generated points: (x, 10 + x^2), x uniform in [-50, 50)", items, 2);
+    {
+        char title[128];
+        snprintf(title, sizeof title, "Real and generated points: (x, 10 + x^2), x uniform in [%g, %g)", -half, half);
+        quad_grid_begin(&s, r->n_ckpt, &cols, title, items, 2);
+    }
     for (k = 0; k < r->n_ckpt; k++) {
         plot_frame f = quad_panel(k, cols, xmin, xmax, ymin, ymax);
         const float *fake = r->ckpt_fake + (size_t)k * 2 * B;
