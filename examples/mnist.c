@@ -803,7 +803,7 @@ int mnist_sample(const char *model, int n, const char *out, const char *grid, un
     unsigned char *bytes = NULL;
     int dim, side, dims[3], rc = 1;
     size_t k;
-    if (!s) { fprintf(stderr, "mnist sample: %s\n", err.message); return 1; }
+    if (!s) { fprintf(stderr, "mnist sample: %s: %s\n", model, err.message); return 1; }
     dim = gan_sampler_output_dim(s);
     side = (int)(sqrt((double)dim) + 0.5);
     if (side * side != dim) { fprintf(stderr, "mnist sample: %s makes %d values, not a square image\n", model, dim); goto done; }
