@@ -50,28 +50,28 @@ for t in $TESTS; do
 done
 
 # The plain C build (GAN_NO_SIMD: the reference loops, one thread, no joint pass): gradients,
-# optimizers, checkpoints and the limits on the readable path. And the core tests with the
-# machine's vector width, where the optimizers' scalar tails are longest.
+# optimizers, checkpoints and the limits on the readable path.
 for t in test_core test_limits; do
     build "$t-plain" $CC -O2 -DGAN_NO_SIMD $WARN -Itests -o "$OUT/$t-plain" "tests/$t.c" -lm -lpthread &&
         run "$t (GAN_NO_SIMD)" "$OUT/$t-plain"
 done
-if $CC -march=native -E -x c /dev/null >/dev/null 2>&1; then
-    build "test_core-native" $CC -O2 -march=native $WARN -Itests -o "$OUT/test_core-native" tests/test_core.c -lm -lpthread &&
-        run "test_core (-march=native)" "$OUT/test_core-native"
-fi
 
-# A 32-bit build, where size_t has 32 bits: ARM (armhf) under qemu's user-mode emulation when
-# that cross compiler and qemu-arm are installed (.ci/run installs them; Debian's gcc-multilib,
-# for -m32, cannot be installed beside the aarch64 cross compiler).
-if command -v arm-linux-gnueabihf-gcc >/dev/null 2>&1 && command -v qemu-arm >/dev/null 2>&1; then
-    for t in test_core test_limits; do
-        build "$t-armhf" arm-linux-gnueabihf-gcc -O2 -static $WARN -Itests -o "$OUT/$t-armhf" "tests/$t.c" -lm -lpthread &&
-            run "$t (32-bit ARM, qemu-arm)" qemu-arm "$OUT/$t-armhf"
+# Test programs for another processor, built by its cross compiler and run under qemu's
+# user-mode emulation, when both are installed (.ci/run installs them).
+cross() { # compiler, emulator, name suffix, label, tests...
+    xcc=$1 emu=$2 suffix=$3 what=$4; shift 4
+    if ! command -v "$xcc" >/dev/null 2>&1 || ! command -v "$emu" >/dev/null 2>&1; then
+        echo "SKIP $what: $xcc or $emu not installed"; return
+    fi
+    for t in "$@"; do
+        build "$t-$suffix" "$xcc" -O2 -static $WARN -Itests -o "$OUT/$t-$suffix" "tests/$t.c" -lm -lpthread &&
+            run "$t ($what)" "$emu" "$OUT/$t-$suffix"
     done
-else
-    echo "SKIP 32-bit build: arm-linux-gnueabihf-gcc or qemu-arm not installed"
-fi
+}
+
+# A 32-bit build, where size_t has 32 bits: ARM (armhf). (Debian's gcc-multilib, for -m32,
+# cannot be installed beside the aarch64 cross compiler below.)
+cross arm-linux-gnueabihf-gcc qemu-arm armhf "32-bit ARM, qemu-arm" test_core test_limits
 
 # The fast kernels on plain C arrays of 4 floats, the fallback where no vector unit is known;
 # on x86-64 the builds above run SSE2.
@@ -79,8 +79,11 @@ build "test_kernels-portable" $CC -O2 -DGAN_PORTABLE_VECTORS $WARN -Itests -o "$
     run "test_kernels (GAN_PORTABLE_VECTORS)" "$OUT/test_kernels-portable"
 
 # The fast kernels as the machine's vector unit runs them (AVX-512 / AVX2 / NEON), when the
-# compiler can target it.
+# compiler can target it; the core tests too, as the optimizers' scalar tails are longest at
+# the widest vectors.
 if $CC -march=native -E -x c /dev/null >/dev/null 2>&1; then
+    build "test_core-native" $CC -O2 -march=native $WARN -Itests -o "$OUT/test_core-native" tests/test_core.c -lm -lpthread &&
+        run "test_core (-march=native)" "$OUT/test_core-native"
     build "test_kernels-native" $CC -O2 -march=native $WARN -Itests -o "$OUT/test_kernels-native" tests/test_kernels.c -lm -lpthread &&
         run "test_kernels (-march=native)" "$OUT/test_kernels-native"
     build "test_kernels-native-asan" $CC $SAN -march=native $WARN -Itests -o "$OUT/test_kernels-native-asan" tests/test_kernels.c -lm -lpthread &&
@@ -96,17 +99,11 @@ if grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && grep
         run "test_kernels (-mavx2 -mfma)" "$OUT/test_kernels-avx2"
 fi
 
-# The NEON kernels on an x86-64 machine, under qemu's user-mode emulation, when an aarch64
-# cross compiler and qemu-aarch64 are installed (.ci/run installs them): the kernels against
-# the reference loops, and the core tests (gradients, optimizers, checkpoints) on that path.
-if command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 && command -v qemu-aarch64 >/dev/null 2>&1; then
-    for t in test_kernels test_core; do
-        build "$t-neon" aarch64-linux-gnu-gcc -O2 -static $WARN -Itests -o "$OUT/$t-neon" "tests/$t.c" -lm -lpthread &&
-            run "$t (NEON, qemu-aarch64)" qemu-aarch64 "$OUT/$t-neon"
-    done
-elif [ "$(uname -m)" != aarch64 ]; then
-    echo "SKIP NEON under qemu: aarch64-linux-gnu-gcc or qemu-aarch64 not installed"
-fi
+# The NEON kernels on an x86-64 machine: the kernels against the reference loops, and the
+# core tests (gradients, optimizers, checkpoints) on that path. (On an aarch64 machine the
+# -march=native builds above run them.)
+[ "$(uname -m)" != aarch64 ] &&
+    cross aarch64-linux-gnu-gcc qemu-aarch64 neon "NEON, qemu-aarch64" test_kernels test_core
 
 # The header, every example and every benchmark program at -Werror with each compiler present.
 for cc in gcc clang; do
