@@ -3839,6 +3839,7 @@ gan *gan_load_memory(const void *buf, size_t size, gan_error *err)
     iterations = gan__get_u64(&r);
     gan__get_rng(&r, &rng);
     if (r.short_read) { gan__fail(err, GAN_ERR_FORMAT, "checkpoint: file ends inside the configuration"); return NULL; }
+    if (!gan__rng_valid(&rng)) { gan__fail(err, GAN_ERR_FORMAT, "checkpoint: invalid generator state"); return NULL; }
     if (!(G = gan__get_model(&r, "checkpoint generator", err))) goto fail;
     if (!(D = gan__get_model(&r, "checkpoint discriminator", err))) goto fail;
     if (gan__config_check(&cfg, G, D, err)) {
@@ -3853,10 +3854,10 @@ gan *gan_load_memory(const void *buf, size_t size, gan_error *err)
     }
     if (!(g = gan__new(G, D, og, od, &cfg, err))) goto fail;
     if (g->g_avg) gan__get_floats(&r, g->g_avg, G->n_params);
-    if (r.short_read || r.pos != r.size || !gan__rng_valid(&rng) || (g->g_avg && !gan__finite(g->g_avg, G->n_params))) {
+    if (r.short_read || r.pos != r.size || (g->g_avg && !gan__finite(g->g_avg, G->n_params))) {
         gan__fail(err, GAN_ERR_FORMAT, "checkpoint: %s",
                   r.short_read ? "file ends early" : r.pos != r.size ? "unexpected bytes at the end"
-                  : !gan__rng_valid(&rng) ? "invalid generator state" : "an averaged parameter is NaN or infinite");
+                  : "an averaged parameter is NaN or infinite");
         gan_free(g);
         return NULL;
     }
@@ -4373,17 +4374,19 @@ size_t gan_png_encode_gray(const unsigned char *pixels, int width, int height, v
 }
 
 #ifndef GAN_NO_STDIO
+typedef struct gan__gray_image { const unsigned char *pixels; int width, height; } gan__gray_image;
+
+static size_t gan__encode_png(const void *image, void *buf, size_t size, gan_error *err)
+{
+    const gan__gray_image *im = (const gan__gray_image *)image;
+    return gan_png_encode_gray(im->pixels, im->width, im->height, buf, size, err);
+}
+
 int gan_png_write_gray(const char *path, const unsigned char *pixels, int width, int height, gan_error *err)
 {
-    size_t n = gan_png_encode_gray(pixels, width, height, NULL, 0, err);
-    void *buf;
-    int rc;
-    if (n == 0) return err ? err->code : GAN_ERR_ARGUMENT;
-    if (!(buf = gan__alloc(n, err, "PNG buffer"))) return GAN_ERR_MEMORY;
-    gan_png_encode_gray(pixels, width, height, buf, n, err);
-    rc = gan_write_file_atomic(path, buf, n, err);
-    GAN_FREE(buf);
-    return rc;
+    gan__gray_image im;
+    im.pixels = pixels; im.width = width; im.height = height;
+    return gan__save_encoded(path, gan__encode_png, &im, err);
 }
 #endif /* GAN_NO_STDIO */
 
