@@ -604,7 +604,7 @@ static void check_shared_pool(gan_rng *r)
     pool_user u[2];
     pthread_t t[2];
     gan *g;
-    int k, threads_before, threads_after, workers, started = 0;
+    int k, threads_before, threads_after = -1, workers, started = 0;
     CHECK(G && D && z && x && gy && dy, "shared pool: models and buffers");
     if (!G || !D || !z || !x || !gy || !dy) { gan_model_free(G); gan_model_free(D); goto done; }
     workers = D->pool->n_workers;
@@ -615,8 +615,10 @@ static void check_shared_pool(gan_rng *r)
     CHECK(g != NULL, "shared pool: a trainer");
     if (!g) { gan_model_free(G); gan_model_free(D); goto done; }
     /* The released pool's workers have been joined, but under qemu's user-mode emulation a
-       joined thread can linger in /proc for a while: wait up to 2 s for the count to drop. */
-    for (k = 0; k < 200 && (threads_after = process_threads()) != threads_before - workers; k++) {
+       joined thread can linger in /proc for a while: wait up to 2 s for the count to drop
+       (where there is a count to read). */
+    for (k = 0; threads_before >= 0 && k < 200 && (threads_after = process_threads()) != threads_before - workers;
+         k++) {
         struct timespec ten_ms = { 0, 10000000 };
         nanosleep(&ten_ms, NULL);
     }

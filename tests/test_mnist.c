@@ -135,12 +135,13 @@ int main(void)
         size_t n_before = 0, n_after = 0;
         unsigned char *before = (unsigned char *)gan_read_file(DIR_A "/checkpoint.gan", 1 << 26, &n_before, NULL);
         unsigned char *after;
+        int kept;
         small_opts(&o, DIR_A, 5);
         rc = mnist_train(&o);
         after = (unsigned char *)gan_read_file(DIR_A "/checkpoint.gan", 1 << 26, &n_after, NULL);
-        CHECK(rc != 0 && before && after && n_before == n_after && memcmp(before, after, n_before) == 0,
-              "a fresh run into a run's directory: returned %d, checkpoint %s", rc,
-              before && after && n_before == n_after && !memcmp(before, after, n_before) ? "kept" : "changed");
+        kept = before && after && n_before == n_after && memcmp(before, after, n_before) == 0;
+        CHECK(rc != 0 && kept, "a fresh run into a run's directory: returned %d, checkpoint %s", rc,
+              kept ? "kept" : "changed");
         free(before); free(after);
     }
 
