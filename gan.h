@@ -524,6 +524,7 @@ GANDEF double gan_inception_score(const float *probs, int n, int classes, int sp
 #define GAN__MAX_DIM (1 << 20)
 #define GAN__MAX_LAYERS 256
 #define GAN__MAX_BATCH (1 << 16)
+#define GAN__DX_ROWS 64     /* rows of dy the fast dx kernel packs at a time (gan__dx_tile) */
 
 static int gan__fail(gan_error *err, int code, const char *fmt, ...)
 {
@@ -727,6 +728,7 @@ struct gan_model {
     float *state;           /* (n_state): per batchnorm layer, running mean then running var */
     float *work;            /* activations, caches and the two gradient scratch buffers */
     float *scratch[2];      /* (max_batch, widest layer) each: backward ping-pong */
+    float *dx_pack;         /* (widest layer, GAN__DX_ROWS): dy transposed for the fast dx tiles */
     gan_rng rng;            /* drives dropout */
     const float *input;     /* what the last forward ran on (batch, input_dim) */
     int batch, mode;        /* its batch size and mode; batch 0 = no forward yet */
@@ -777,7 +779,7 @@ static int gan__layer_check(const gan_layer *l, int in, int index, int *out, gan
 
 /* Checks every layer and counts the model's buffers in floats: parameters (and as many
    gradients), running statistics, and the work area (activations, caches, two scratch
-   buffers of the widest layer). Each term is below 2^20 * 2^20 or 2^16 * 2^20 and there
+   buffers of the widest layer, and the fast dx kernel's packed dy). Each term is below 2^20 * 2^20 or 2^16 * 2^20 and there
    are at most 256 layers, so the sums fit in 64 bits, even where size_t has 32; each must
    then fit in GAN_MAX_ALLOC bytes. The work area holds max_batch rows of the input, so every
    batch-sized buffer of a model or trainer fits in GAN_MAX_ALLOC too. */
@@ -800,6 +802,9 @@ static int gan__model_sizes(int input_dim, const gan_layer *layers, int n_layers
         if (width > *max_width) *max_width = width;
     }
     work += 2 * batch * (uint64_t)*max_width;
+#ifndef GAN_NO_SIMD
+    work += GAN__DX_ROWS * (uint64_t)*max_width;                    /* dx_pack */
+#endif
     if (params > cap || state > cap || work > cap)
         return gan__fail(err, GAN_ERR_MEMORY, "model needs more than GAN_MAX_ALLOC bytes");
     *n_params = (size_t)params; *n_state = (size_t)state; *n_work = (size_t)work;
@@ -874,6 +879,9 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
     }
     m->scratch[0] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
     m->scratch[1] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
+#ifndef GAN_NO_SIMD
+    m->dx_pack = m->work + offset_w;     offset_w += (size_t)GAN__DX_ROWS * max_width;
+#endif
     GAN_ASSERT(offset_p == n_params && offset_s == n_state && offset_w == n_work);
     m->output_dim = width;
 #ifdef GAN__THREADED
@@ -997,8 +1005,8 @@ static GAN__MAYBE_UNUSED void gan__dense_backward_params_ref(float *dW, float *d
    (Goto & van de Geijn 2008, "Anatomy of high-performance matrix multiplication"):
      forward and dW:  C (M, N) = init + A B, one register tile of MR rows x NV vectors of C at a
                       time; for each k a row of B is loaded once and each A[r][k] is broadcast.
-     dx = dy W^T:     each dx[n][i] is a dot product along o; a tile of DR rows of dy and WR
-                      rows of W keeps DR x WR vector accumulators, summed across lanes at the end.
+     dx = dy W^T:     the gemm dx^T = W dy^T, a tile of XR rows of W by XV vectors of the
+                      batch, with W[i][o] broadcast and dy packed transposed (gan__dx_tile).
    Layers one or two wide (the quadratic demo's 2-16-16-2-1) would leave most lanes of these
    tiles empty and take paths of their own: a gemm with K <= 2 runs row by row, outputs one or
    two wide are dot products summed across lanes VL at a time (gan__dot_narrow), and dW with
@@ -1020,8 +1028,8 @@ static GAN__MAYBE_UNUSED void gan__dense_backward_params_ref(float *dW, float *d
 #define GAN__VL 16          /* floats per vector */
 #define GAN__MR 8           /* gemm tile: rows of C */
 #define GAN__NV 2           /* gemm tile: vectors of C per row */
-#define GAN__DR 3           /* dot tile: rows of dy */
-#define GAN__WR 8           /* dot tile: rows of W (a multiple of 4) */
+#define GAN__XR 5           /* dx tile: rows of W */
+#define GAN__XV 4           /* dx tile: vectors of the batch */
 typedef __m512 gan__vec;
 static inline gan__vec gan__vzero(void) { return _mm512_setzero_ps(); }
 static inline gan__vec gan__vset1(float x) { return _mm512_set1_ps(x); }
@@ -1059,16 +1067,44 @@ static inline gan__vec gan__vpow2(gan__vec n)
 static inline __mmask16 gan__vmask(int n) { return (__mmask16)(n <= 0 ? 0 : n >= 16 ? 0xffff : (1u << n) - 1); }
 static inline gan__vec gan__vload_part(const float *p, int n) { return _mm512_maskz_loadu_ps(gan__vmask(n), p); }
 static inline void gan__vstore_part(float *p, gan__vec v, int n) { _mm512_mask_storeu_ps(p, gan__vmask(n), v); }
-/* s[j] = the sum of the lanes of the j-th vector, by the same tree for every j. */
-static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
+/* dst[j][i] = src[i][j] for j < cols <= 16 and i < 16, rows of src i < rows (0 past them),
+   rows of dst and src ldd and lds floats apart: 16 loads, four rounds of shuffles that
+   exchange ever larger blocks (1, 2, 4, then 8 floats), and cols stores. */
+#define GAN__HAVE_TRANSPOSE16
+static inline void gan__transpose16(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols)
 {
-#define GAN__HALVES(v) _mm256_add_ps(_mm512_castps512_ps256(v), \
-                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)))
-    const __m256 ab = _mm256_hadd_ps(GAN__HALVES(a), GAN__HALVES(b));
-    const __m256 cd = _mm256_hadd_ps(GAN__HALVES(c), GAN__HALVES(d));
-    const __m256 abcd = _mm256_hadd_ps(ab, cd);
-#undef GAN__HALVES
-    _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+    const __mmask16 mask = gan__vmask(cols);
+    __m512 r[16], t[16];
+    int i, h;
+    GAN__UNROLL
+    for (i = 0; i < 16; i++) r[i] = i < rows ? _mm512_maskz_loadu_ps(mask, src + (size_t)i * lds) : _mm512_setzero_ps();
+    GAN__UNROLL
+    for (i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+#define GAN__PD(v) _mm512_castps_pd(v)
+    GAN__UNROLL
+    for (i = 0; i < 16; i += 4) {
+        r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(GAN__PD(t[i]), GAN__PD(t[i + 2])));
+        r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(GAN__PD(t[i]), GAN__PD(t[i + 2])));
+        r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(GAN__PD(t[i + 1]), GAN__PD(t[i + 3])));
+        r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(GAN__PD(t[i + 1]), GAN__PD(t[i + 3])));
+    }
+#undef GAN__PD
+    GAN__UNROLL
+    for (h = 0; h < 16; h += 8)
+        GAN__UNROLL
+        for (i = h; i < h + 4; i++) {
+            t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+            t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+        }
+    GAN__UNROLL
+    for (i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+    }
+    for (i = 0; i < cols; i++) gan__vstore(dst + (size_t)i * ldd, r[i]);
 }
 /* Lane j of the result = the sum of the lanes of v[j], by the same tree for every j: pairs of
    vectors add their halves, then their quarters, eighths and sixteenths. Taking the vectors
@@ -1097,8 +1133,8 @@ static inline gan__vec gan__vsums(const gan__vec *v)
 #define GAN__VL 8
 #define GAN__MR 4
 #define GAN__NV 3
-#define GAN__DR 2
-#define GAN__WR 4
+#define GAN__XR 6
+#define GAN__XV 2
 typedef __m256 gan__vec;
 static inline gan__vec gan__vzero(void) { return _mm256_setzero_ps(); }
 static inline gan__vec gan__vset1(float x) { return _mm256_set1_ps(x); }
@@ -1135,11 +1171,6 @@ static inline __m256i gan__vmask(int n)
 }
 static inline gan__vec gan__vload_part(const float *p, int n) { return _mm256_maskload_ps(p, gan__vmask(n)); }
 static inline void gan__vstore_part(float *p, gan__vec v, int n) { _mm256_maskstore_ps(p, gan__vmask(n), v); }
-static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan__vec d)
-{
-    const __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
-    _mm_storeu_ps(s, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
-}
 static inline gan__vec gan__vsums(const gan__vec *v)
 {
     static const int order[8] = { 0, 4, 1, 5, 2, 6, 3, 7 };
@@ -1161,13 +1192,13 @@ static inline gan__vec gan__vsums(const gan__vec *v)
    tests' rounding bounds allow for it); no masked loads or stores, so the partial ones are
    built from loads of one and two floats; and no blend, so the select is and / andnot / or.
    The tiles fit the 16 xmm registers: without FMA each product needs a register of its own,
-   so 4 x 3 gemm accumulators (or 3 x 4 in the dot tile) would spill. */
+   so 4 x 3 accumulators would spill. */
 #include <emmintrin.h>
 #define GAN__VL 4
 #define GAN__MR 4
 #define GAN__NV 2
-#define GAN__DR 2
-#define GAN__WR 4
+#define GAN__XR 4
+#define GAN__XV 2
 typedef __m128 gan__vec;
 static inline gan__vec gan__vzero(void) { return _mm_setzero_ps(); }
 static inline gan__vec gan__vset1(float x) { return _mm_set1_ps(x); }
@@ -1232,8 +1263,8 @@ static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan_
 #define GAN__VL 4
 #define GAN__MR 8
 #define GAN__NV 2
-#define GAN__DR 3
-#define GAN__WR 4
+#define GAN__XR 6
+#define GAN__XV 4
 typedef float32x4_t gan__vec;
 static inline gan__vec gan__vzero(void) { return vdupq_n_f32(0.0f); }
 static inline gan__vec gan__vset1(float x) { return vdupq_n_f32(x); }
@@ -1281,8 +1312,8 @@ static inline void gan__vsum4(float *s, gan__vec a, gan__vec b, gan__vec c, gan_
 #define GAN__VL 4
 #define GAN__MR 4
 #define GAN__NV 2
-#define GAN__DR 2
-#define GAN__WR 4
+#define GAN__XR 4
+#define GAN__XV 2
 typedef struct gan__vec { float v[4]; } gan__vec;
 static inline gan__vec gan__vzero(void) { gan__vec r; memset(&r, 0, sizeof r); return r; }
 static inline gan__vec gan__vset1(float x) { gan__vec r; r.v[0] = r.v[1] = r.v[2] = r.v[3] = x; return r; }
@@ -1346,10 +1377,11 @@ static inline gan__vec gan__vsums(const gan__vec *v)
 #endif
 
 #define GAN__NR (GAN__NV * GAN__VL)   /* gemm tile: columns of C */
+#define GAN__XB (GAN__XV * GAN__VL)   /* dx tile: rows of the batch; it divides GAN__DX_ROWS */
 #define GAN__LINE_FLOATS 16           /* floats per 64-byte cache line */
 /* Data the hardware prefetcher does not foresee is asked for ahead of time: the gemm's next
    column panel of B, whose rows lie N floats apart, often one per page, and dx's next block
-   of W's rows (gan__prefetcher below); and, for writing, the gemm's next tile of C, which in
+   of W's rows (gan__dx_tile below); and, for writing, the gemm's next tile of C, which in
    dW is a gradient the optimizer last touched a step ago, long gone from the caches. */
 #ifndef GAN__PREFETCH                 /* tests/test_kernels.c defines its own, to see where they go */
 #if defined(__GNUC__)
@@ -1509,56 +1541,6 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
     }
 }
 
-/* One dot tile: dx[r][w] = (accumulate ? dx[r][w] : 0) + sum_o dy[r][o] W[w][o] for r < rows <= DR,
-   w < wrows <= WR and o < O, with rows of dy ldy and rows of W ldw floats apart. Missing rows
-   repeat the last one, as in the gemm tile. */
-static void gan__dot_tile(float *dx, size_t ldx, const float *dy, size_t ldy, const float *W, size_t ldw, int rows,
-                          int wrows, int O, int accumulate)
-{
-    gan__vec acc[GAN__DR][GAN__WR], y[GAN__DR];
-    const float *yr[GAN__DR], *wr[GAN__WR];
-    float sums[GAN__WR];
-    int r, w, o;
-    GAN__UNROLL
-    for (r = 0; r < GAN__DR; r++) {
-        yr[r] = dy + (size_t)(r < rows ? r : rows - 1) * ldy;
-        GAN__UNROLL
-        for (w = 0; w < GAN__WR; w++) acc[r][w] = gan__vzero();
-    }
-    GAN__UNROLL
-    for (w = 0; w < GAN__WR; w++) wr[w] = W + (size_t)(w < wrows ? w : wrows - 1) * ldw;
-    for (o = 0; o + GAN__VL <= O; o += GAN__VL) {
-        GAN__UNROLL
-        for (r = 0; r < GAN__DR; r++) y[r] = gan__vload(yr[r] + o);
-        GAN__UNROLL
-        for (w = 0; w < GAN__WR; w++) {
-            gan__vec wv = gan__vload(wr[w] + o);
-            GAN__IN_REGISTER(wv);
-            GAN__UNROLL
-            for (r = 0; r < GAN__DR; r++) acc[r][w] = gan__vfma(y[r], wv, acc[r][w]);
-        }
-    }
-    if (o < O) {
-        GAN__UNROLL
-        for (r = 0; r < GAN__DR; r++) y[r] = gan__vload_part(yr[r] + o, O - o);
-        GAN__UNROLL
-        for (w = 0; w < GAN__WR; w++) {
-            const gan__vec wv = gan__vload_part(wr[w] + o, O - o);
-            GAN__UNROLL
-            for (r = 0; r < GAN__DR; r++) acc[r][w] = gan__vfma(y[r], wv, acc[r][w]);
-        }
-    }
-    GAN__UNROLL
-    for (r = 0; r < GAN__DR; r++) {
-        if (r >= rows) break;
-        GAN__UNROLL
-        for (w = 0; w < GAN__WR; w += 4) gan__vsum4(sums + w, acc[r][w], acc[r][w + 1], acc[r][w + 2], acc[r][w + 3]);
-        if (accumulate)
-            for (w = 0; w < wrows; w++) dx[(size_t)r * ldx + w] += sums[w];
-        else memcpy(dx + (size_t)r * ldx, sums, sizeof(float) * (size_t)wrows);
-    }
-}
-
 /* Narrow outputs, one or two columns: C[n][j] = init[j] (or 0) + sum_k A[n][k] Bt[j][k] for
    n < M and j0 <= j < j1 <= j0 + 2, with rows of A and Bt lda and ldbt floats apart. The gemm
    tile would fill one or two lanes of a vector; here each output is a dot product along a row
@@ -1623,78 +1605,110 @@ static void gan__dense_forward_fast(float *y, const float *x, const float *W, co
     gan__gemm(y, (size_t)O, x, (size_t)I, 1, W, (size_t)O, b, 0, B, I, o0, o1, 0);
 }
 
-#define GAN__DX_CHUNK 512             /* dx: columns of W copied at a time when its rows are 4 KB apart */
-#define GAN__DX_LDC (GAN__DX_CHUNK + 16)
-
-/* A walk over the cache lines of rows of `cols` floats, ld floats apart, row by row, that
-   prefetches them a few at a time. It keeps its row and column rather than dividing the
-   line count at each line: a version with two divisions a line cost what it saved. */
-typedef struct gan__prefetcher {
-    const float *first;
-    size_t ld;
-    int cols, row, col;
-    size_t done;                /* lines prefetched so far */
-} gan__prefetcher;
-
-static void gan__prefetch_until(gan__prefetcher *p, size_t target)
+/* dx = dy W^T needs W along its rows, where the gemm above reads its B down the columns. It
+   runs instead as the gemm dx^T = W dy^T, whose A is W itself: a tile holds XR rows of W
+   against XV vectors of the batch, broadcasts W[i][o] and multiplies it into dy^T's row o,
+   which lists the batch side by side. So each W[i][o] is loaded once for XV * VL rows of the
+   batch, the XR rows of W are read side by side, each in order, with no sums across lanes at
+   the end, and each dx[n][i] is the sum over o in order, as the reference forms it. dy^T comes
+   from gan__pack_transposed, GAN__DX_ROWS rows of the batch at a time; the tile transposes
+   its sums back into dx. In a training step W comes from memory: each tile asks for the next
+   tile's rows of W a line at a time as it goes (timed alone with the caches swept between
+   calls, dx at the MNIST shapes ran 5-10% faster than on the dot-product tiles it replaced;
+   warm, 7-16%). */
+#ifndef GAN__HAVE_TRANSPOSE16
+/* dst[j][i] = src[i][j] for j < cols <= 16 and i < 16, rows of src i < rows (0 past them),
+   rows of dst and src ldd and lds floats apart. */
+static void gan__transpose16(float *dst, size_t ldd, const float *src, size_t lds, int rows, int cols)
 {
-    for (; p->done < target; p->done++) {
-        GAN__PREFETCH(p->first + (size_t)p->row * p->ld + (size_t)p->col);
-        p->col += GAN__LINE_FLOATS;
-        if (p->col >= p->cols) { p->col = 0; p->row++; }
-    }
+    int i, j;
+    for (i = 0; i < 16; i++)
+        for (j = 0; j < cols; j++) dst[(size_t)j * ldd + i] = i < rows ? src[(size_t)i * lds + j] : 0.0f;
+}
+#endif
+
+/* dyT[o][n] = dy[n][o] for the rows n < rows of dy, O floats apart, and 0 up to a whole tile
+   of the batch; rows of dyT are GAN__DX_ROWS floats apart. */
+static void gan__pack_transposed(float *dyT, const float *dy, int rows, int O)
+{
+    const int cols = (rows + GAN__XB - 1) / GAN__XB * GAN__XB;
+    int n, o;
+    for (n = 0; n < cols; n += 16)      /* blocks past the last row hold zeros only */
+        for (o = 0; o < O; o += 16)
+            gan__transpose16(dyT + (size_t)o * GAN__DX_ROWS + n, GAN__DX_ROWS, n < rows ? dy + (size_t)n * O + o : dy,
+                             (size_t)O, rows - n, O - o < 16 ? O - o : 16);
 }
 
-static void gan__dense_backward_input_fast(float *dx, const float *dy, const float *W, int B, int I, int O,
-                                           int i0, int i1)
+/* One dx tile: dx[n][w] = sum_o dyT[o][n] W[w][o] for n < rows <= XB and w < wrows <= XR,
+   with rows of dx ldx and of W ldw floats apart. Rows of W past wrows repeat the last one, as
+   in the gemm tile. Every LINE_FLOATS columns it prefetches that line of the first
+   next_rows rows at `next`. */
+static void gan__dx_tile(float *dx, size_t ldx, const float *W, size_t ldw, const float *dyT, int rows, int wrows,
+                         int O, const float *next, int next_rows)
 {
-    float copy[GAN__WR * GAN__DX_LDC];
-    int n, i, o, r, chunk, tiles;
+    gan__vec acc[GAN__XR][GAN__XV], dyo[GAN__XV];
+    float sums[GAN__XR][GAN__XB];
+    const float *wr[GAN__XR];
+    int r, v, o, n;
+    GAN__UNROLL
+    for (r = 0; r < GAN__XR; r++) {
+        wr[r] = W + (size_t)(r < wrows ? r : wrows - 1) * ldw;
+        GAN__UNROLL
+        for (v = 0; v < GAN__XV; v++) acc[r][v] = gan__vzero();
+    }
+    for (o = 0; o < O; o++) {
+        const float *row = dyT + (size_t)o * GAN__DX_ROWS;
+        if (o % GAN__LINE_FLOATS == 0)
+            for (r = 0; r < next_rows; r++) GAN__PREFETCH(next + (size_t)r * ldw + o);
+        GAN__UNROLL
+        for (v = 0; v < GAN__XV; v++) dyo[v] = gan__vload(row + v * GAN__VL);
+        GAN__UNROLL
+        for (r = 0; r < GAN__XR; r++) {
+            const gan__vec w = gan__vset1(wr[r][o]);
+            GAN__UNROLL
+            for (v = 0; v < GAN__XV; v++) acc[r][v] = gan__vfma(w, dyo[v], acc[r][v]);
+        }
+    }
+    GAN__UNROLL
+    for (r = 0; r < GAN__XR; r++)
+        GAN__UNROLL
+        for (v = 0; v < GAN__XV; v++) gan__vstore(sums[r] + v * GAN__VL, acc[r][v]);
+    for (n = 0; n < rows; n++)
+        for (r = 0; r < wrows; r++) dx[(size_t)n * ldx + r] = sums[r][n];
+}
+
+/* Whether dx at (I, O) runs on the dx tiles, with dy packed; the narrow and small layers below
+   take dy as it is. */
+static int gan__dx_packed(int I, int O)
+{
+    return !(I <= 2 && O > 2) && !(O < 4 * GAN__VL && (size_t)I * O <= GAN__KC * GAN__NR);
+}
+
+/* Columns [i0, i1) of dx. When gan__dx_packed(I, O), B <= GAN__DX_ROWS and dyT holds dy
+   packed by gan__pack_transposed. */
+static void gan__dense_backward_input_fast(float *dx, const float *dy, const float *dyT, const float *W, int B, int I,
+                                           int O, int i0, int i1)
+{
+    int i, n;
     if (I <= 2 && O > 2) {
         gan__dot_narrow(dx, (size_t)I, dy, (size_t)O, W, (size_t)O, NULL, B, O, i0, i1);
         return;
     }
     /* Dot products only a few vectors long spend more on summing lanes than on multiplying.
        For such small layers dx = dy W^T runs as a gemm against W^T, transposed onto the stack. */
-    if (O < 4 * GAN__VL && (size_t)I * O <= GAN__KC * GAN__NR) {
+    if (!gan__dx_packed(I, O)) {
         float wt[GAN__KC * GAN__NR];    /* W^T (O, I) */
         gan__transpose(wt, W, I, O);
         gan__gemm(dx, (size_t)I, dy, (size_t)O, 1, wt, (size_t)I, NULL, 0, B, O, i0, i1, 0);
         return;
     }
-    /* WR rows of W stay in L1 while dy streams by. When W's rows fall into one L1 set, its WR
-       rows and dy's DR rows evict one another: such a W is copied, GAN__DX_CHUNK columns at a
-       time, into rows GAN__DX_LDC floats apart, and each chunk's sums add to those of the
-       chunks before it. In a training step W comes from memory, and the hardware prefetcher
-       does not run far enough ahead of the WR rows read side by side: each tile of dy
-       prefetches its share of the next WR rows, so that they are in the caches by the time
-       their turn comes. Prefetches change no result. (Timed alone with the caches swept
-       between calls, dx at the MNIST shapes ran 8-22% faster; case 1 of bench/ about 2%.) */
-    chunk = GAN__SAME_L1_SET(O) ? GAN__DX_CHUNK : O;
-    tiles = (B + GAN__DR - 1) / GAN__DR;
-    for (i = i0; i < i1; i += GAN__WR) {
-        const int wrows = i1 - i < GAN__WR ? i1 - i : GAN__WR;
-        const int next_rows = i1 - i - wrows < GAN__WR ? i1 - i - wrows : GAN__WR;
-        for (o = 0; o < O; o += chunk) {
-            const float *w = W + (size_t)i * O + o;
-            const size_t next_lines = (size_t)next_rows * (((size_t)chunk + GAN__LINE_FLOATS - 1) / GAN__LINE_FLOATS);
-            gan__prefetcher next;
-            size_t ldw = (size_t)O;
-            int tile = 0;
-            next.first = next_rows ? w + (size_t)wrows * O : w;
-            next.ld = (size_t)O; next.cols = chunk; next.row = next.col = 0; next.done = 0;
-            if (chunk < O) {
-                for (r = 0; r < wrows; r++)
-                    memcpy(copy + r * GAN__DX_LDC, w + (size_t)r * O, sizeof(float) * GAN__DX_CHUNK);
-                w = copy;
-                ldw = GAN__DX_LDC;
-            }
-            for (n = 0; n < B; n += GAN__DR) {
-                gan__prefetch_until(&next, next_lines * (size_t)++tile / (size_t)tiles);
-                gan__dot_tile(dx + (size_t)n * I + i, (size_t)I, dy + (size_t)n * O + o, (size_t)O, w, ldw,
-                              B - n < GAN__DR ? B - n : GAN__DR, wrows, chunk, o > 0);
-            }
-        }
+    for (i = i0; i < i1; i += GAN__XR) {
+        const int wrows = i1 - i < GAN__XR ? i1 - i : GAN__XR;
+        const int next_rows = i1 - i - wrows < GAN__XR ? i1 - i - wrows : GAN__XR;
+        for (n = 0; n < B; n += GAN__XB)    /* only the first tile of a row block needs its next rows */
+            gan__dx_tile(dx + (size_t)n * I + i, (size_t)I, W + (size_t)i * O, (size_t)O, dyT + n,
+                         B - n < GAN__XB ? B - n : GAN__XB, wrows, O, W + (size_t)(i + wrows) * O,
+                         n == 0 ? next_rows : 0);
     }
 }
 
@@ -1870,6 +1884,7 @@ typedef struct gan__dense_job {
     int split;                  /* GAN__PARAM_GRAD: sum rows [0, split) first (see the fast kernel) */
     float *y, *dx, *dW, *db;    /* outputs: y (B, O); dx (B, I); dW (I, O), db (O) */
     const float *x, *dy, *W, *b;
+    const float *dyT;           /* GAN__INPUT_GRAD: dy packed by gan__pack_transposed, if gan__dx_packed */
 } gan__dense_job;
 
 /* Part `part` of `parts` of a job: a slice of the output columns, cut at tile boundaries. */
@@ -1885,11 +1900,11 @@ static void gan__dense_part(const void *job, int part, int parts)
 #else
     const int input_grad = j->product == GAN__INPUT_GRAD;
     size_t lo, hi;
-    gan__slice((size_t)(input_grad ? j->I : j->O), input_grad ? GAN__WR : GAN__NR, part, parts, &lo, &hi);
+    gan__slice((size_t)(input_grad ? j->I : j->O), input_grad ? GAN__XR : GAN__NR, part, parts, &lo, &hi);
     if (lo >= hi) return;
     if (j->product == GAN__FORWARD)
         gan__dense_forward_fast(j->y, j->x, j->W, j->b, j->B, j->I, j->O, (int)lo, (int)hi);
-    if (input_grad) gan__dense_backward_input_fast(j->dx, j->dy, j->W, j->B, j->I, j->O, (int)lo, (int)hi);
+    if (input_grad) gan__dense_backward_input_fast(j->dx, j->dy, j->dyT, j->W, j->B, j->I, j->O, (int)lo, (int)hi);
     if (j->product == GAN__PARAM_GRAD)
         gan__dense_backward_params_fast(j->dW, j->db, j->dy, j->x, j->B, j->split, j->I, j->O, (int)lo, (int)hi,
                                         j->accumulate);
@@ -2095,7 +2110,7 @@ static void gan__dense(gan_model *m, const gan__dense_job *j)
 {
     int parts = 1;
 #ifdef GAN__THREADED
-    const int tile = j->product == GAN__INPUT_GRAD ? GAN__WR : GAN__NR;
+    const int tile = j->product == GAN__INPUT_GRAD ? GAN__XR : GAN__NR;
     const int tiles = ((j->product == GAN__INPUT_GRAD ? j->I : j->O) + tile - 1) / tile;
     const int most = GAN__PARTS_PER_THREAD * m->n_threads;
     if (2.0 * j->B * j->I * j->O >= GAN__MIN_THREAD_FLOPS) parts = tiles < most ? tiles : most;
@@ -2125,13 +2140,25 @@ static void gan__dense_forward(gan_model *m, float *y, const float *x, const flo
     gan__dense(m, &j);
 }
 
+/* The fast dx tiles take dy transposed, GAN__DX_ROWS rows at a time: the caller packs each
+   block of rows into the model's dx_pack once, and the threads share out its tiles. */
 static void gan__dense_backward_input(gan_model *m, float *dx, const float *dy, const float *W, int B, int I, int O)
 {
     gan__dense_job j;
+    int n = 0;
     memset(&j, 0, sizeof j);
     j.product = GAN__INPUT_GRAD; j.B = B; j.I = I; j.O = O;
     j.dx = dx; j.dy = dy; j.W = W;
-    gan__dense(m, &j);
+#ifndef GAN_NO_SIMD
+    if (gan__dx_packed(I, O))
+        for (; n < B; n += GAN__DX_ROWS) {
+            j.B = B - n < GAN__DX_ROWS ? B - n : GAN__DX_ROWS;
+            j.dx = dx + (size_t)n * I; j.dy = dy + (size_t)n * O; j.dyT = m->dx_pack;
+            gan__pack_transposed(m->dx_pack, j.dy, j.B, O);
+            gan__dense(m, &j);
+        }
+#endif
+    if (n == 0) gan__dense(m, &j);
 }
 
 static void gan__dense_backward_params(gan_model *m, float *dW, float *db, const float *dy, const float *x,

@@ -1,7 +1,7 @@
 /* test_kernels.c - the fast dense kernels and optimizer loops against the reference loops.
 
    For odd shapes (every B, I, O in {1, 3, 17, 63, 65, 257}), the shapes of the MNIST and
-   quadratic-demo models and one whose rows of W are 8 KB apart (dx copies such a W in chunks),
+   quadratic-demo models and one whose rows of W are 8 KB apart (the gemm copies such rows),
    each fast product (y = x W + b, dx = dy W^T, dW += x^T dy, db += sum dy) must match the
    reference within the rounding-error bound of a sum of K terms: the two differ only in the
    order of their additions, and any order of a K-term float sum is within K * u * sum|terms|
@@ -85,33 +85,49 @@ static double worst_ratio(const float *fast, const float *ref, const double *sca
     return worst;
 }
 
-/* dx = dy W^T over rows [i0, i1) of W prefetches, while it works on each block of WR rows,
-   the next block: so every cache line of rows i0 + WR to i1 - 1, once each, and nothing
-   else (a line is 16 floats from the start of its row or of its chunk of columns). */
+/* dx = dy W^T as the model runs it: GAN__DX_ROWS rows of dy at a time, packed, columns
+   [i0, i1) of dx (a thread's part). */
+static void dx_as_model(float *dx, const float *dy, const float *W, int B, int I, int O, int i0, int i1)
+{
+    float *dyT = (float *)malloc(sizeof(float) * GAN__DX_ROWS * (size_t)O);
+    int n = 0;
+    if (gan__dx_packed(I, O))
+        for (; n < B; n += GAN__DX_ROWS) {
+            const int rows = B - n < GAN__DX_ROWS ? B - n : GAN__DX_ROWS;
+            gan__pack_transposed(dyT, dy + (size_t)n * O, rows, O);
+            gan__dense_backward_input_fast(dx + (size_t)n * I, dy + (size_t)n * O, dyT, W, rows, I, O, i0, i1);
+        }
+    if (n == 0) gan__dense_backward_input_fast(dx, dy, NULL, W, B, I, O, i0, i1);
+    free(dyT);
+}
+
+/* dx = dy W^T over rows [i0, i1) of W prefetches, while a tile works on a block of XR rows,
+   the next block: so every cache line of rows i0 + XR to i1 - 1, once for each block of
+   GAN__DX_ROWS rows of dy, and nothing else (a line is 16 floats from the start of its row). */
 static void check_dx_prefetch(gan_rng *r, int B, int I, int O, int i0, int i1)
 {
     const size_t lines_per_row = ((size_t)O + GAN__LINE_FLOATS - 1) / GAN__LINE_FLOATS;
-    const int first_row = i0 + GAN__WR < i1 ? i0 + GAN__WR : i1;
+    const int first_row = i0 + GAN__XR < i1 ? i0 + GAN__XR : i1, blocks = (B + GAN__DX_ROWS - 1) / GAN__DX_ROWS;
     float *W = random_floats(r, (size_t)I * O), *dy = random_floats(r, (size_t)B * O);
     float *dx = (float *)calloc((size_t)B * I, sizeof(float));
     unsigned char *seen = (unsigned char *)calloc((size_t)I * lines_per_row, 1);
-    size_t k, stray = 0, twice = 0, missing = 0;
+    size_t k, stray = 0, extra = 0, missing = 0;
     n_prefetch_log = 0;
     prefetch_recording = 1;
-    gan__dense_backward_input_fast(dx, dy, W, B, I, O, i0, i1);
+    dx_as_model(dx, dy, W, B, I, O, i0, i1);
     prefetch_recording = 0;
     for (k = 0; k < n_prefetch_log; k++) {
         const float *p = (const float *)prefetch_log[k];
         const size_t at = (size_t)(p - W), row = at / (size_t)O, col = at % (size_t)O;
         if (p < W || at >= (size_t)I * O || (int)row < first_row || (int)row >= i1 || col % GAN__LINE_FLOATS)
             stray++;
-        else if (seen[row * lines_per_row + col / GAN__LINE_FLOATS]++) twice++;
+        else if (++seen[row * lines_per_row + col / GAN__LINE_FLOATS] > blocks) extra++;
     }
-    for (k = (size_t)first_row * lines_per_row; k < (size_t)i1 * lines_per_row; k++) missing += !seen[k];
-    CHECK(n_prefetch_log < PREFETCH_LOG_SIZE && !stray && !twice && !missing,
-          "dx prefetch %dx%dx%d rows [%d, %d): %lu prefetches, %lu outside the next rows, %lu twice, %lu lines "
-          "missed", B, I, O, i0, i1, (unsigned long)n_prefetch_log, (unsigned long)stray, (unsigned long)twice,
-          (unsigned long)missing);
+    for (k = (size_t)first_row * lines_per_row; k < (size_t)i1 * lines_per_row; k++) missing += seen[k] != blocks;
+    CHECK(n_prefetch_log < PREFETCH_LOG_SIZE && !stray && !extra && !missing,
+          "dx prefetch %dx%dx%d rows [%d, %d): %lu prefetches, %lu outside the next rows, %lu too often, %lu lines "
+          "not once per block", B, I, O, i0, i1, (unsigned long)n_prefetch_log, (unsigned long)stray,
+          (unsigned long)extra, (unsigned long)missing);
     free(W); free(dy); free(dx); free(seen);
 }
 
@@ -187,7 +203,7 @@ static void check_shape(gan_rng *r, int B, int I, int O, const char *what)
     gan__dense_backward_input_ref(dx_ref, dy, W, B, I, O);
     gan__dense_backward_params_ref(dW_ref, db_ref, dy, x, B, I, O, 1);
     gan__dense_forward_fast(y_fast, x, W, b, B, I, O, 0, O);
-    gan__dense_backward_input_fast(dx_fast, dy, W, B, I, O, 0, I);
+    dx_as_model(dx_fast, dy, W, B, I, O, 0, I);
     gan__dense_backward_params_fast(dW_fast, db_fast, dy, x, B, B, I, O, 0, O, 1);
     ratio = worst_ratio(y_fast, y_ref, sy, (size_t)B * O, I + 1);
     CHECK(ratio <= 1, "%s forward B=%d I=%d O=%d: error %.3g x the bound", what, B, I, O, ratio);
@@ -283,7 +299,7 @@ static void check_column_slices(gan_rng *r, int B, int I, int O)
             gan__dense_forward_fast(out[t][0], x, W, b, B, I, O, t ? k : 0, t ? k + 1 : O);
             gan__dense_backward_params_fast(out[t][2], out[t][3], dy, x, B, B, I, O, t ? k : 0, t ? k + 1 : O, 1);
         }
-        for (k = 0; k < (t ? I : 1); k++) gan__dense_backward_input_fast(out[t][1], dy, W, B, I, O, t ? k : 0, t ? k + 1 : I);
+        for (k = 0; k < (t ? I : 1); k++) dx_as_model(out[t][1], dy, W, B, I, O, t ? k : 0, t ? k + 1 : I);
     }
     same &= !memcmp(out[0][0], out[1][0], sizeof(float) * B * O);
     same &= !memcmp(out[0][1], out[1][1], sizeof(float) * B * I);
@@ -674,7 +690,7 @@ int main(void)
         for (b = 0; b < n_odd; b++)
             for (c = 0; c < n_odd; c++) check_shape(&r, odd[a], odd[b], odd[c], "odd");
     for (a = 0; a < n_model; a++) check_shape(&r, model[a][0], model[a][1], model[a][2], "model");
-    /* rows of W 8 KB apart, four chunks of columns, a row tile of W left over */
+    /* rows of W 8 KB apart, which the gemm copies closer together, and a row tile of W left over */
     check_shape(&r, 17, 65, 2048, "aligned rows");
     CHECK(n_shapes == n_odd * n_odd * n_odd + n_model + 1, "ran %d shapes", n_shapes);
     check_slices();
@@ -682,7 +698,7 @@ int main(void)
     check_dx_prefetch(&r, 1, 20, 100, 0, 20);
     check_dx_prefetch(&r, 5, 257, 63, 8, 200);       /* a slice of the rows, as a thread's part */
     check_dx_prefetch(&r, 64, 1024, 784, 0, 1024);
-    check_dx_prefetch(&r, 17, 65, 2048, 0, 65);      /* in chunks of columns */
+    check_dx_prefetch(&r, 130, 65, 1024, 0, 65);     /* three blocks of rows of dy */
     check_dW_prefetch(&r, 64, 1024, 784, 0, 784);
     check_dW_prefetch(&r, 17, 65, 63, 0, 63);
     check_dW_prefetch(&r, 5, 257, 100, 32, 96);      /* a slice of the columns, as a thread's part */
@@ -696,7 +712,7 @@ int main(void)
                     check_column_slices(&r, batch[a], width[b], width[c]);
                 }
 
-    layers[0] = gan_dense(1);
+    layers[0] = gan_dense(1024);   /* as wide as any O below: dx packs dy into the model's buffer */
     m = gan_model_new(1, layers, 1, 1, NULL);
     CHECK(m != NULL, "a model to own the thread pool");
     if (m) {
