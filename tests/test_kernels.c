@@ -1,7 +1,7 @@
 /* test_kernels.c - the fast dense kernels and optimizer loops against the reference loops.
 
    For odd shapes (every B, I, O in {1, 3, 17, 63, 65, 257}), the shapes of the MNIST and
-   quadratic-demo models and one whose rows of W are 8 KB apart (the gemm copies such rows),
+   quadratic-demo models and one whose rows of W are 8 KB apart (all in one L1 cache set),
    each fast product (y = x W + b, dx = dy W^T, dW += x^T dy, db += sum dy) must match the
    reference within the rounding-error bound of a sum of K terms: the two differ only in the
    order of their additions, and any order of a K-term float sum is within K * u * sum|terms|
@@ -690,7 +690,7 @@ int main(void)
         for (b = 0; b < n_odd; b++)
             for (c = 0; c < n_odd; c++) check_shape(&r, odd[a], odd[b], odd[c], "odd");
     for (a = 0; a < n_model; a++) check_shape(&r, model[a][0], model[a][1], model[a][2], "model");
-    /* rows of W 8 KB apart, which the gemm copies closer together, and a row tile of W left over */
+    /* rows of W 8 KB apart (all in one L1 cache set), and a row tile of W left over */
     check_shape(&r, 17, 65, 2048, "aligned rows");
     CHECK(n_shapes == n_odd * n_odd * n_odd + n_model + 1, "ran %d shapes", n_shapes);
     check_slices();
