@@ -1379,7 +1379,7 @@ static inline gan__vec gan__vsums(const gan__vec *v)
 #define GAN__NR (GAN__NV * GAN__VL)   /* gemm tile: columns of C */
 #define GAN__XB (GAN__XV * GAN__VL)   /* dx tile: rows of the batch; it divides GAN__DX_ROWS */
 #define GAN__LINE_FLOATS 16           /* floats per 64-byte cache line */
-/* Data the hardware prefetcher does not foresee is asked for ahead of time: the gemm's next
+/* Data the hardware prefetcher does not foresee is asked for ahead of time: the gemm's coming
    column panel of B, whose rows lie N floats apart, often one per page, and dx's next block
    of W's rows (gan__dx_tile below); and, for writing, the gemm's next tile of C, which in
    dW is a gradient the optimizer last touched a step ago, long gone from the caches. */
@@ -1397,9 +1397,11 @@ static inline gan__vec gan__vsums(const gan__vec *v)
 /* One register tile: C[r][j] = init[r][j] + sum_k A[r][k] B[k][j] for r < rows <= MR and
    j < cols <= NR, with A[r][k] = a[r * a_rs + k * a_cs] and B[k][j] = b[k * ldb + j].
    init is C itself when load_c, else bias[j], else 0. Rows past `rows` repeat the last
-   row (their results are dropped), so every row of a tile runs the same instructions. */
+   row (their results are dropped), so every row of a tile runs the same instructions. Where
+   `ahead` > 0, the tile also prefetches, row by row, the panel of B `ahead` panels to the
+   right (NR columns each). */
 static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, size_t a_cs, const float *b,
-                           size_t ldb, const float *bias, int load_c, int rows, int cols, int K, int prefetch)
+                           size_t ldb, const float *bias, int load_c, int rows, int cols, int K, int ahead)
 {
     gan__vec acc[GAN__MR][GAN__NV], bk[GAN__NV];
     const float *ar[GAN__MR];
@@ -1419,7 +1421,7 @@ static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, si
         for (k = 0; k < K; k++) {
             const float *bp = b + (size_t)k * ldb;
             const size_t ak = (size_t)k * a_cs;
-            if (prefetch) { GAN__PREFETCH(bp + GAN__NR); GAN__PREFETCH(bp + GAN__NR + 16); }
+            if (ahead) { GAN__PREFETCH(bp + ahead * GAN__NR); GAN__PREFETCH(bp + ahead * GAN__NR + 16); }
             GAN__UNROLL
             for (v = 0; v < GAN__NV; v++) bk[v] = gan__vload(bp + v * GAN__VL);
             GAN__UNROLL
@@ -1502,7 +1504,7 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
                     const float *row = bp + (size_t)k * ldb;
                     float *copy = panel + (size_t)k * GAN__NR;
                     int v;
-                    GAN__PREFETCH(row + GAN__NR);      /* the next panel's row */
+                    if (j + GAN__NR < col1) GAN__PREFETCH(row + GAN__NR);  /* the next panel's row */
                     if (cols == GAN__NR)
                         GAN__UNROLL
                         for (v = 0; v < GAN__NV; v++) gan__vstore(copy + v * GAN__VL, gan__vload(row + v * GAN__VL));
@@ -1513,6 +1515,12 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
                 packed = 1;
             }
             for (i = 0; i < M; i += GAN__MR) {
+                /* Unless the panel was copied (which prefetched the next one), the first row tile
+                   asks for the panel two to the right and the second for the one three to the
+                   right, so that each panel is asked for twice before its turn. (In a training
+                   step the MNIST forward products ran 5-7% faster than when the first tile asked
+                   for the next panel only; asking once, two ahead, gained about half of that.) */
+                const int ahead = packed ? 0 : i == 0 ? 2 : i == GAN__MR ? 3 : 0;
                 /* cold_c: the next tile's rows of C, a line (16 floats) at a time and the last float */
                 int r;
                 for (r = i + GAN__MR; cold_c && r < M && r < i + 2 * GAN__MR; r++) {
@@ -1523,7 +1531,8 @@ static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t 
                 }
                 gan__gemm_tile(c + (size_t)i * ldc + j, ldc, a + (size_t)i * a_rs + (size_t)k0 * a_cs, a_rs, a_cs,
                                bp, ldp, bias ? bias + j : NULL, accumulate || k0 > 0,
-                               M - i < GAN__MR ? M - i : GAN__MR, cols, kc, !packed && i == 0);
+                               M - i < GAN__MR ? M - i : GAN__MR, cols, kc,
+                               ahead && j + ahead * GAN__NR < col1 ? ahead : 0);
             }
         }
     }
