@@ -524,7 +524,7 @@ GANDEF double gan_inception_score(const float *probs, int n, int classes, int sp
 #define GAN__MAX_DIM (1 << 20)
 #define GAN__MAX_LAYERS 256
 #define GAN__MAX_BATCH (1 << 16)
-#define GAN__DX_ROWS 64     /* rows of dy the fast dx kernel packs at a time (gan__dx_tile) */
+#define GAN__DX_ROWS 64     /* the fast dx kernel packs dy in blocks of this many rows (gan__dx_tile) */
 
 static int gan__fail(gan_error *err, int code, const char *fmt, ...)
 {
@@ -728,7 +728,7 @@ struct gan_model {
     float *state;           /* (n_state): per batchnorm layer, running mean then running var */
     float *work;            /* activations, caches and the two gradient scratch buffers */
     float *scratch[2];      /* (max_batch, widest layer) each: backward ping-pong */
-    float *dx_pack;         /* (widest layer, GAN__DX_ROWS): dy transposed for the fast dx tiles */
+    float *dx_pack;         /* (max_batch rounded up to GAN__DX_ROWS, widest layer): dy packed for dx */
     gan_rng rng;            /* drives dropout */
     const float *input;     /* what the last forward ran on (batch, input_dim) */
     int batch, mode;        /* its batch size and mode; batch 0 = no forward yet */
@@ -803,7 +803,7 @@ static int gan__model_sizes(int input_dim, const gan_layer *layers, int n_layers
     }
     work += 2 * batch * (uint64_t)*max_width;
 #ifndef GAN_NO_SIMD
-    work += GAN__DX_ROWS * (uint64_t)*max_width;                    /* dx_pack */
+    work += (batch + GAN__DX_ROWS - 1) / GAN__DX_ROWS * GAN__DX_ROWS * *max_width;  /* dx_pack */
 #endif
     if (params > cap || state > cap || work > cap)
         return gan__fail(err, GAN_ERR_MEMORY, "model needs more than GAN_MAX_ALLOC bytes");
@@ -880,7 +880,8 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
     m->scratch[0] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
     m->scratch[1] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
 #ifndef GAN_NO_SIMD
-    m->dx_pack = m->work + offset_w;     offset_w += (size_t)GAN__DX_ROWS * max_width;
+    m->dx_pack = m->work + offset_w;
+    offset_w += (size_t)(max_batch + GAN__DX_ROWS - 1) / GAN__DX_ROWS * GAN__DX_ROWS * max_width;
 #endif
     GAN_ASSERT(offset_p == n_params && offset_s == n_state && offset_w == n_work);
     m->output_dim = width;
@@ -1624,16 +1625,19 @@ static void gan__transpose16(float *dst, size_t ldd, const float *src, size_t ld
 }
 #endif
 
-/* dyT[o][n] = dy[n][o] for the rows n < rows of dy, O floats apart, and 0 up to a whole tile
-   of the batch; rows of dyT are GAN__DX_ROWS floats apart. */
-static void gan__pack_transposed(float *dyT, const float *dy, int rows, int O)
+/* dy (B, O) packed for the dx tiles, GAN__DX_ROWS rows of the batch at a time: block b holds
+   dyT[o][n] = dy[b GAN__DX_ROWS + n][o] for o < O and n < GAN__DX_ROWS, at dyT + b O
+   GAN__DX_ROWS, with 0 past the last row up to a whole tile of the batch. Columns [o0, o1)
+   only, o0 a multiple of 16. */
+static void gan__pack_transposed(float *dyT, const float *dy, int B, int O, int o0, int o1)
 {
-    const int cols = (rows + GAN__XB - 1) / GAN__XB * GAN__XB;
     int n, o;
-    for (n = 0; n < cols; n += 16)      /* blocks past the last row hold zeros only */
-        for (o = 0; o < O; o += 16)
-            gan__transpose16(dyT + (size_t)o * GAN__DX_ROWS + n, GAN__DX_ROWS, n < rows ? dy + (size_t)n * O + o : dy,
-                             (size_t)O, rows - n, O - o < 16 ? O - o : 16);
+    for (n = 0; n < (B + GAN__XB - 1) / GAN__XB * GAN__XB; n += 16) {   /* 16-row blocks past B: zeros */
+        float *block = dyT + (size_t)(n / GAN__DX_ROWS) * O * GAN__DX_ROWS + n % GAN__DX_ROWS;
+        for (o = o0; o < o1; o += 16)
+            gan__transpose16(block + (size_t)o * GAN__DX_ROWS, GAN__DX_ROWS, n < B ? dy + (size_t)n * O + o : dy,
+                             (size_t)O, B - n, o1 - o < 16 ? o1 - o : 16);
+    }
 }
 
 /* One dx tile: dx[n][w] = sum_o dyT[o][n] W[w][o] for n < rows <= XB and w < wrows <= XR,
@@ -1681,12 +1685,12 @@ static int gan__dx_packed(int I, int O)
     return !(I <= 2 && O > 2) && !(O < 4 * GAN__VL && (size_t)I * O <= GAN__KC * GAN__NR);
 }
 
-/* Columns [i0, i1) of dx. When gan__dx_packed(I, O), B <= GAN__DX_ROWS and dyT holds dy
-   packed by gan__pack_transposed. */
+/* Columns [i0, i1) of dx. When gan__dx_packed(I, O), dyT holds dy packed by
+   gan__pack_transposed. */
 static void gan__dense_backward_input_fast(float *dx, const float *dy, const float *dyT, const float *W, int B, int I,
                                            int O, int i0, int i1)
 {
-    int i, n;
+    int b, i, n;
     if (I <= 2 && O > 2) {
         gan__dot_narrow(dx, (size_t)I, dy, (size_t)O, W, (size_t)O, NULL, B, O, i0, i1);
         return;
@@ -1699,13 +1703,17 @@ static void gan__dense_backward_input_fast(float *dx, const float *dy, const flo
         gan__gemm(dx, (size_t)I, dy, (size_t)O, 1, wt, (size_t)I, NULL, 0, B, O, i0, i1, 0);
         return;
     }
-    for (i = i0; i < i1; i += GAN__XR) {
-        const int wrows = i1 - i < GAN__XR ? i1 - i : GAN__XR;
-        const int next_rows = i1 - i - wrows < GAN__XR ? i1 - i - wrows : GAN__XR;
-        for (n = 0; n < B; n += GAN__XB)    /* only the first tile of a row block needs its next rows */
-            gan__dx_tile(dx + (size_t)n * I + i, (size_t)I, W + (size_t)i * O, (size_t)O, dyT + n,
-                         B - n < GAN__XB ? B - n : GAN__XB, wrows, O, W + (size_t)(i + wrows) * O,
-                         n == 0 ? next_rows : 0);
+    for (b = 0; b < B; b += GAN__DX_ROWS) {    /* a block of packed rows at a time */
+        const float *block = dyT + (size_t)(b / GAN__DX_ROWS) * O * GAN__DX_ROWS;
+        const int rows = B - b < GAN__DX_ROWS ? B - b : GAN__DX_ROWS;
+        for (i = i0; i < i1; i += GAN__XR) {
+            const int wrows = i1 - i < GAN__XR ? i1 - i : GAN__XR;
+            const int next_rows = i1 - i - wrows < GAN__XR ? i1 - i - wrows : GAN__XR;
+            for (n = 0; n < rows; n += GAN__XB)     /* the first tile of a row block prefetches */
+                gan__dx_tile(dx + (size_t)(b + n) * I + i, (size_t)I, W + (size_t)i * O, (size_t)O, block + n,
+                             rows - n < GAN__XB ? rows - n : GAN__XB, wrows, O, W + (size_t)(i + wrows) * O,
+                             n == 0 ? next_rows : 0);
+        }
     }
 }
 
@@ -2137,8 +2145,26 @@ static void gan__dense_forward(gan_model *m, float *y, const float *x, const flo
     gan__dense(m, &j);
 }
 
-/* The fast dx tiles take dy transposed, GAN__DX_ROWS rows at a time: the caller packs each
-   block of rows into the model's dx_pack once, and the threads share out its tiles. */
+#ifndef GAN_NO_SIMD
+/* Packing dy for the dx tiles, shared out by columns of dy. */
+typedef struct gan__pack_job {
+    float *dyT;
+    const float *dy;
+    int B, O;
+} gan__pack_job;
+
+static void gan__pack_part(const void *job, int part, int parts)
+{
+    const gan__pack_job *j = (const gan__pack_job *)job;
+    size_t lo, hi;
+    gan__slice((size_t)j->O, 16, part, parts, &lo, &hi);
+    if (lo < hi) gan__pack_transposed(j->dyT, j->dy, j->B, j->O, (int)lo, (int)hi);
+}
+#endif
+
+/* The fast dx tiles take dy packed into the model's dx_pack, max_batch rows at a time (the
+   trainer's joint pass through D brings three batches): the threads share out the packing,
+   then the tiles. */
 static void gan__dense_backward_input(gan_model *m, float *dx, const float *dy, const float *W, int B, int I, int O)
 {
     gan__dense_job j;
@@ -2148,10 +2174,12 @@ static void gan__dense_backward_input(gan_model *m, float *dx, const float *dy, 
     j.dx = dx; j.dy = dy; j.W = W;
 #ifndef GAN_NO_SIMD
     if (gan__dx_packed(I, O))
-        for (; n < B; n += GAN__DX_ROWS) {
-            j.B = B - n < GAN__DX_ROWS ? B - n : GAN__DX_ROWS;
+        for (; n < B; n += m->max_batch) {
+            gan__pack_job p;
+            j.B = B - n < m->max_batch ? B - n : m->max_batch;
             j.dx = dx + (size_t)n * I; j.dy = dy + (size_t)n * O; j.dyT = m->dx_pack;
-            gan__pack_transposed(m->dx_pack, j.dy, j.B, O);
+            p.dyT = m->dx_pack; p.dy = j.dy; p.B = j.B; p.O = O;
+            gan__share(m, gan__pack_part, &p, gan__stream_parts(m, 2.0 * j.B * O));
             gan__dense(m, &j);
         }
 #endif

@@ -85,19 +85,13 @@ static double worst_ratio(const float *fast, const float *ref, const double *sca
     return worst;
 }
 
-/* dx = dy W^T as the model runs it: GAN__DX_ROWS rows of dy at a time, packed, columns
-   [i0, i1) of dx (a thread's part). */
+/* dx = dy W^T as the model runs it: dy packed, then columns [i0, i1) of dx (a thread's part). */
 static void dx_as_model(float *dx, const float *dy, const float *W, int B, int I, int O, int i0, int i1)
 {
-    float *dyT = (float *)malloc(sizeof(float) * GAN__DX_ROWS * (size_t)O);
-    int n = 0;
-    if (gan__dx_packed(I, O))
-        for (; n < B; n += GAN__DX_ROWS) {
-            const int rows = B - n < GAN__DX_ROWS ? B - n : GAN__DX_ROWS;
-            gan__pack_transposed(dyT, dy + (size_t)n * O, rows, O);
-            gan__dense_backward_input_fast(dx + (size_t)n * I, dy + (size_t)n * O, dyT, W, rows, I, O, i0, i1);
-        }
-    if (n == 0) gan__dense_backward_input_fast(dx, dy, NULL, W, B, I, O, i0, i1);
+    const int blocks = (B + GAN__DX_ROWS - 1) / GAN__DX_ROWS;
+    float *dyT = (float *)malloc(sizeof(float) * (size_t)blocks * GAN__DX_ROWS * O);
+    if (gan__dx_packed(I, O)) gan__pack_transposed(dyT, dy, B, O, 0, O);
+    gan__dense_backward_input_fast(dx, dy, dyT, W, B, I, O, i0, i1);
     free(dyT);
 }
 
@@ -712,8 +706,8 @@ int main(void)
                     check_column_slices(&r, batch[a], width[b], width[c]);
                 }
 
-    layers[0] = gan_dense(1024);   /* as wide as any O below: dx packs dy into the model's buffer */
-    m = gan_model_new(1, layers, 1, 1, NULL);
+    layers[0] = gan_dense(1024);   /* as wide and as long as any product below: dx packs dy into the model */
+    m = gan_model_new(1, layers, 1, 300, NULL);
     CHECK(m != NULL, "a model to own the thread pool");
     if (m) {
         CHECK(gan_model_set_threads(m, 1) == 1, "one thread is always possible");
@@ -723,6 +717,7 @@ int main(void)
         check_threads(m, &r, 63, 1024, 65);
         check_threads(m, &r, 63, 65, 1024);
         check_threads(m, &r, 257, 65, 63);
+        check_threads(m, &r, 300, 65, 1000);    /* dy packed on two threads too */
         gan_model_free(m);
     }
 
