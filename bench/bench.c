@@ -247,7 +247,7 @@ static double step_flops(const bench_case *c)
 }
 
 /* Bytes the model needs: parameters, gradients and the two optimizer moments of G and D,
-   each model's activations, caches and scratch, and the trainer's batch buffers. */
+   each model's activations, caches, scratch and packed dy, and the trainer's batch buffers. */
 static double model_bytes(const bench_case *c)
 {
     const gan_layer *ls[2];
@@ -267,6 +267,9 @@ static double model_bytes(const bench_case *c)
             if (width > widest) widest = width;
         }
         floats += 2.0 * c->batch * widest;
+#ifndef GAN_NO_SIMD
+        floats += (double)((c->batch + GAN__DX_ROWS - 1) / GAN__DX_ROWS * GAN__DX_ROWS) * widest;  /* dy packed for dx */
+#endif
     }
     floats += (double)c->batch * (c->z_dim + 2 * c->data_dim + 1);
     if (c->cfg.g_first) {   /* D's joint pass (its D has no dropout or BatchNorm): the fakes beside the
