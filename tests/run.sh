@@ -15,8 +15,10 @@ TESTS=$(cd tests && ls test_*.c | sed 's/\.c$//')
 passed=0
 failed=0
 
+skipped=0
 pass() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); echo "FAIL $1"; }
+skip() { skipped=$((skipped + 1)); echo "SKIP $1"; }   # a check this machine cannot run
 
 # A build or compile check counts as one test.
 build() { # name, command...
@@ -61,7 +63,7 @@ done
 cross() { # compiler, emulator, name suffix, label, tests...
     xcc=$1 emu=$2 suffix=$3 what=$4; shift 4
     if ! command -v "$xcc" >/dev/null 2>&1 || ! command -v "$emu" >/dev/null 2>&1; then
-        echo "SKIP $what: $xcc or $emu not installed"; return
+        skip "$what: $xcc or $emu not installed"; return
     fi
     for t in "$@"; do
         build "$t-$suffix" "$xcc" -O2 -static $WARN -Itests -o "$OUT/$t-$suffix" "tests/$t.c" -lm -lpthread &&
@@ -89,7 +91,7 @@ if $CC -march=native -E -x c /dev/null >/dev/null 2>&1; then
     build "test_kernels-native-asan" $CC $SAN -march=native $WARN -Itests -o "$OUT/test_kernels-native-asan" tests/test_kernels.c -lm -lpthread &&
         ASAN_OPTIONS=detect_leaks=1 run "test_kernels (-march=native, asan+ubsan)" "$OUT/test_kernels-native-asan"
 else
-    echo "SKIP test_kernels -march=native: $CC cannot target the native machine"
+    skip "test_kernels -march=native: $CC cannot target the native machine"
 fi
 
 # The AVX2 kernels, which -march=native does not choose where the machine has AVX-512.
@@ -107,7 +109,7 @@ fi
 
 # The header, every example and every benchmark program at -Werror with each compiler present.
 for cc in gcc clang; do
-    if ! command -v $cc >/dev/null 2>&1; then echo "SKIP $cc: not installed"; continue; fi
+    if ! command -v $cc >/dev/null 2>&1; then skip "$cc: not installed"; continue; fi
     for src in examples/*.c bench/*.c tests/two_tu_a.c; do
         build "$cc-$(basename "$src" .c)" $cc $WARN -O2 -c -o "$OUT/$cc-$(basename "$src" .c).o" "$src"
     done
@@ -115,7 +117,7 @@ done
 if command -v g++ >/dev/null 2>&1; then
     build "c++" g++ -x c++ -std=c++11 -Wall -Wextra -pedantic -Werror -c -o "$OUT/cxx.o" tests/two_tu_a.c
 else
-    echo "SKIP c++: g++ not installed"
+    skip "c++: g++ not installed"
 fi
 build "two-translation-units" $CC $WARN -o "$OUT/two_tu" tests/two_tu_a.c tests/two_tu_b.c -lm
 [ -x "$OUT/two_tu" ] && run "two-translation-units" "$OUT/two_tu"
@@ -126,8 +128,9 @@ build "no-stdio" $CC $WARN -O2 -DGAN_NO_STDIO -c -o "$OUT/nostdio.o" tests/two_t
 if [ -d ../shared/data/mnist10k ]; then
     build "mnist-e2e" sh tests/mnist_e2e.sh
 else
-    echo "SKIP mnist e2e: ../shared/data/mnist10k not found"
+    skip "mnist e2e: ../shared/data/mnist10k not found"
 fi
 
+[ "$skipped" -gt 0 ] && echo "$skipped skipped (the SKIP lines above say why)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
