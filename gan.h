@@ -779,9 +779,9 @@ static int gan__layer_check(const gan_layer *l, int in, int index, int *out, gan
 
 /* Checks every layer and counts the model's buffers in floats: parameters (and as many
    gradients), running statistics, and the work area (activations, caches, two scratch
-   buffers of the widest layer, and the fast dx kernel's packed dy). Each term is below 2^20 * 2^20 or 2^16 * 2^20 and there
-   are at most 256 layers, so the sums fit in 64 bits, even where size_t has 32; each must
-   then fit in GAN_MAX_ALLOC bytes. The work area holds max_batch rows of the input, so every
+   buffers of the widest layer, and the fast dx kernel's packed dy). Each term is below
+   2^20 * 2^20 or 2^17 * 2^20 and there are at most 256 layers, so the sums fit in 64 bits,
+   even where size_t has 32; each must then fit in GAN_MAX_ALLOC bytes. The work area holds max_batch rows of the input, so every
    batch-sized buffer of a model or trainer fits in GAN_MAX_ALLOC too. */
 static int gan__model_sizes(int input_dim, const gan_layer *layers, int n_layers, int max_batch, size_t *n_params,
                             size_t *n_state, size_t *n_work, int *max_width, gan_error *err)
@@ -1473,8 +1473,8 @@ static void gan__gemm_tile(float *c, size_t ldc, const float *a, size_t a_rs, si
    more than it saves, even where B's rows are 4 KB apart and a panel cannot stay in L1: in a
    training step the MNIST forward products over 128 rows ran 8-9% faster uncopied, and alone
    64 x 512 x 1024 ran at 110 GFLOP/s uncopied against 99 copied; dW over 512 to 1024 rows
-   of C at batch 256 ran 3-7% faster copied. cold_c: C is
-   not in the caches (dW), so each row tile first asks for the next one's rows, for writing. */
+   of C at batch 256 ran 3-7% faster copied. cold_c: C is not in the caches (dW), so each row
+   tile first asks for the next one's rows, for writing. */
 static void gan__gemm(float *c, size_t ldc, const float *a, size_t a_rs, size_t a_cs, const float *b, size_t ldb,
                       const float *bias, int accumulate, int M, int K, int col0, int col1, int cold_c)
 {
