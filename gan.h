@@ -525,6 +525,7 @@ GANDEF double gan_inception_score(const float *probs, int n, int classes, int sp
 #define GAN__MAX_LAYERS 256
 #define GAN__MAX_BATCH (1 << 16)
 #define GAN__DX_ROWS 64     /* the fast dx kernel packs dy in blocks of this many rows (gan__dx_tile) */
+#define GAN__DX_PACK_ROWS(batch) (((batch) + GAN__DX_ROWS - 1) / GAN__DX_ROWS * GAN__DX_ROWS)  /* dx_pack's rows */
 
 static int gan__fail(gan_error *err, int code, const char *fmt, ...)
 {
@@ -803,7 +804,7 @@ static int gan__model_sizes(int input_dim, const gan_layer *layers, int n_layers
     }
     work += 2 * batch * (uint64_t)*max_width;
 #ifndef GAN_NO_SIMD
-    work += (batch + GAN__DX_ROWS - 1) / GAN__DX_ROWS * GAN__DX_ROWS * *max_width;  /* dx_pack */
+    work += GAN__DX_PACK_ROWS(batch) * *max_width;                  /* dx_pack */
 #endif
     if (params > cap || state > cap || work > cap)
         return gan__fail(err, GAN_ERR_MEMORY, "model needs more than GAN_MAX_ALLOC bytes");
@@ -880,8 +881,7 @@ gan_model *gan_model_new(int input_dim, const gan_layer *layers, int n_layers, i
     m->scratch[0] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
     m->scratch[1] = m->work + offset_w;  offset_w += (size_t)max_batch * max_width;
 #ifndef GAN_NO_SIMD
-    m->dx_pack = m->work + offset_w;
-    offset_w += (size_t)(max_batch + GAN__DX_ROWS - 1) / GAN__DX_ROWS * GAN__DX_ROWS * max_width;
+    m->dx_pack = m->work + offset_w;     offset_w += (size_t)GAN__DX_PACK_ROWS(max_batch) * max_width;
 #endif
     GAN_ASSERT(offset_p == n_params && offset_s == n_state && offset_w == n_work);
     m->output_dim = width;

@@ -268,7 +268,7 @@ static double model_bytes(const bench_case *c)
         }
         floats += 2.0 * c->batch * widest;
 #ifndef GAN_NO_SIMD
-        floats += (double)((c->batch + GAN__DX_ROWS - 1) / GAN__DX_ROWS * GAN__DX_ROWS) * widest;  /* dy packed for dx */
+        floats += (double)GAN__DX_PACK_ROWS(c->batch) * widest;    /* dy packed for dx */
 #endif
     }
     floats += (double)c->batch * (c->z_dim + 2 * c->data_dim + 1);

@@ -88,8 +88,7 @@ static double worst_ratio(const float *fast, const float *ref, const double *sca
 /* dx = dy W^T as the model runs it: dy packed, then columns [i0, i1) of dx (a thread's part). */
 static void dx_as_model(float *dx, const float *dy, const float *W, int B, int I, int O, int i0, int i1)
 {
-    const int blocks = (B + GAN__DX_ROWS - 1) / GAN__DX_ROWS;
-    float *dyT = (float *)malloc(sizeof(float) * (size_t)blocks * GAN__DX_ROWS * O);
+    float *dyT = (float *)malloc(sizeof(float) * (size_t)GAN__DX_PACK_ROWS(B) * O);
     if (gan__dx_packed(I, O)) gan__pack_transposed(dyT, dy, B, O, 0, O);
     gan__dense_backward_input_fast(dx, dy, dyT, W, B, I, O, i0, i1);
     free(dyT);
@@ -101,7 +100,7 @@ static void dx_as_model(float *dx, const float *dy, const float *W, int B, int I
 static void check_dx_prefetch(gan_rng *r, int B, int I, int O, int i0, int i1)
 {
     const size_t lines_per_row = ((size_t)O + GAN__LINE_FLOATS - 1) / GAN__LINE_FLOATS;
-    const int first_row = i0 + GAN__XR < i1 ? i0 + GAN__XR : i1, blocks = (B + GAN__DX_ROWS - 1) / GAN__DX_ROWS;
+    const int first_row = i0 + GAN__XR < i1 ? i0 + GAN__XR : i1, blocks = GAN__DX_PACK_ROWS(B) / GAN__DX_ROWS;
     float *W = random_floats(r, (size_t)I * O), *dy = random_floats(r, (size_t)B * O);
     float *dx = (float *)calloc((size_t)B * I, sizeof(float));
     unsigned char *seen = (unsigned char *)calloc((size_t)I * lines_per_row, 1);
